@@ -1,0 +1,200 @@
+"""The ``cogdyn`` command line. Thin: parse, validate, call one library function per command.
+
+Bad input exits with status 2 and one line on stderr naming the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from cogdyn.config import (
+    ConfigError,
+    RunConfig,
+    load_toml,
+    merge,
+    run_config_from_dict,
+)
+
+
+class UsageError(Exception):
+    """A command-line problem reported as one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line (no usage dump) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    over: dict[str, dict[str, Any]] = {"task": {}, "model": {}, "train": {}}
+    for flag, section, key in (
+        ("algo", "train", "algo"),
+        ("seed", "train", "seed"),
+        ("target_accuracy", "train", "target_accuracy"),
+        ("max_updates", "train", "max_updates"),
+        ("batch_size", "train", "batch_size"),
+        ("lr", "train", "lr"),
+        ("threads", "train", "threads"),
+        ("device", "train", "device"),
+        ("delta", "model", "delta"),
+        ("hidden", "model", "hidden"),
+        ("alpha", "model", "alpha"),
+        ("sigma", "task", "sigma"),
+        ("dim_ring", "task", "dim_ring"),
+    ):
+        value = getattr(args, flag, None)
+        if value is not None:
+            over[section][key] = value
+    return {k: v for k, v in over.items() if v}
+
+
+def build_run_config(args: argparse.Namespace) -> RunConfig:
+    """Config file (if any) with command-line flags on top, validated."""
+    base = load_toml(args.config) if args.config else {}
+    return run_config_from_dict(merge(base, _train_overrides(args)))
+
+
+def train(config: RunConfig, out: Path, *, progress: bool | None = None) -> dict[str, Any]:
+    """Train with the configured algorithm into ``out``."""
+    if config.train.algo == "sl":
+        from cogdyn.train.supervised import train_supervised
+
+        return train_supervised(config, out, progress=progress)
+    try:
+        from cogdyn.train.ppo import train_ppo
+    except ImportError:
+        raise ConfigError("train.algo", "ppo is not available in this build; use sl") from None
+    return train_ppo(config, out, progress=progress)
+
+
+def _prepare_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise UsageError(f"--out: {out} is not empty; choose another folder or pass --overwrite")
+        shutil.rmtree(out)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    config = build_run_config(args)
+    out = Path(args.out or f"runs/{config.train.algo}-d{config.model.delta:g}-s{config.train.seed}")
+    _prepare_out(out, args.overwrite)
+    summary = train(config, out, progress=None if args.progress else False)
+    _print_summary(summary, out)
+    return 0
+
+
+def _print_summary(summary: dict[str, Any], out: Path) -> None:
+    reached = "reached" if summary["reached_criterion"] else "did NOT reach"
+    print(
+        f"{summary['algo']} δ={summary['delta']} seed={summary['seed']}: "
+        f"held-out accuracy {summary['accuracy']:.3f} ({reached} {summary['target_accuracy']}) "
+        f"after {summary['updates']} updates, {summary['trials']} trials, "
+        f"{summary['wall_s']:.1f} s"
+    )
+    print(f"results: {out}")
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from cogdyn.train.eval_run import evaluate_run
+
+    result = evaluate_run(Path(args.run_dir), n_trials=args.trials, seed=args.seed)
+    print(f"accuracy {result['accuracy']:.4f} on {args.trials} fresh trials (seed {args.seed})")
+    print(f"ideal observer {result['ideal_observer_accuracy']:.4f}")
+    for name, path in result["files"].items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _cmd_quickstart(args: argparse.Namespace) -> int:
+    from cogdyn.train.eval_run import evaluate_run
+
+    out = Path(args.out)
+    _prepare_out(out, overwrite=True)
+    config = run_config_from_dict({"train": {"algo": "sl", "seed": args.seed}})
+    print("Training one supervised network (N = 250, δ = 0.1) on CtxDM to 95 % held-out accuracy…")
+    summary = train(config, out, progress=None)
+    _print_summary(summary, out)
+    result = evaluate_run(out, n_trials=2000, seed=12345)
+    print(f"fresh-trial accuracy {result['accuracy']:.4f}")
+    for name, path in result["files"].items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
+    return value
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="cogdyn",
+        description="Train vanilla ReLU RNNs on CtxDM with RL and SL and analyse their dynamics.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train one network into a run directory")
+    p.add_argument("--algo", choices=["sl", "ppo"], help="learning algorithm (default sl)")
+    p.add_argument("--delta", type=float, help="init width δ: W, W_in ~ U(−δ, δ) (default 0.1)")
+    p.add_argument("--seed", type=int, help="seed of every random draw (default 0)")
+    p.add_argument("--hidden", type=int, help="number of hidden units (default 250)")
+    p.add_argument("--alpha", type=float, help="leak α in (0, 1] (default 1)")
+    p.add_argument("--sigma", type=float, help="input noise σ (default 0.45)")
+    p.add_argument("--dim-ring", type=int, help="number of choices (default 2)")
+    p.add_argument("--target-accuracy", type=float, help="stop criterion (default 0.95)")
+    p.add_argument("--max-updates", type=int, help="budget of parameter updates (default 20000)")
+    p.add_argument("--batch-size", type=int, help="trials per update (default 64)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device (default cpu)")
+    p.add_argument("--config", help="TOML file with [task], [model], [train] tables; flags win")
+    p.add_argument("--out", help="run directory (default runs/ALGO-dDELTA-sSEED)")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+    p.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bar"
+    )
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a trained run: accuracy, psychometrics, Fig. 1c")
+    p.add_argument("run_dir", help="a run directory written by `cogdyn train`")
+    p.add_argument("--trials", type=_positive_int, default=2000, help="fresh trials (default 2000)")
+    p.add_argument("--seed", type=int, default=12345, help="seed of the fresh trials")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser(
+        "quickstart", help="the main job: train and evaluate one supervised network"
+    )
+    p.add_argument("--out", default="runs/quickstart", help="run directory (replaced)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.set_defaults(func=_cmd_quickstart)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cogdyn`` command."""
+    parser = make_parser()
+    try:
+        args = parser.parse_args(argv)
+        return int(args.func(args))
+    except (UsageError, ConfigError, FileNotFoundError) as e:
+        print(f"cogdyn: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cogdyn: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

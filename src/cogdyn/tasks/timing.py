@@ -1,0 +1,48 @@
+"""Period durations: sampling in ms and conversion to whole time steps.
+
+Boundaries between periods are placed at ``floor(cumulative_time / dt)``, exactly as neurogym's
+``TrialEnv.add_period`` does. With the defaults (dt = 100 ms) that gives fixation 3 steps,
+stimulus 7 steps (750 ms starting at 300 ms ends at step 10), a delay of round-ish length and a
+decision of 1 step. Periods therefore tile each trial with no gap or overlap.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from cogdyn.config import Duration
+
+# Guards floor() against float round-off such as 0.3 / 0.1 = 2.9999999999999996.
+_EPS = 1e-9
+
+
+def sample_ms(duration: Duration, n: int, generator: torch.Generator) -> Tensor:
+    """Draw ``n`` durations (ms) as float64; constants draw nothing from ``generator``."""
+    kind = duration.kind
+    if kind == "constant":
+        return torch.full((n,), float(duration.value), dtype=torch.float64)
+    u = torch.rand(n, generator=generator, dtype=torch.float64)
+    if kind == "uniform":
+        return duration.min + u * (duration.max - duration.min)
+    if kind == "truncexp":
+        # Inverse CDF of Exp(mean) conditioned on [min, max): the law of neurogym's TruncExp.
+        a = math.exp(-duration.min / duration.mean)
+        b = math.exp(-duration.max / duration.mean)
+        return -duration.mean * torch.log(a - u * (a - b))
+    values = torch.tensor(duration.values, dtype=torch.float64)
+    idx = torch.randint(len(values), (n,), generator=generator)
+    return values[idx]
+
+
+def to_steps(time_ms: Tensor, dt: float) -> Tensor:
+    """Cumulative time (ms) to a step index, floor(t / dt) with round-off guard, as int64."""
+    return torch.floor(time_ms / dt + _EPS).to(torch.int64)
+
+
+def truncexp_mean(mean: float, lo: float, hi: float) -> float:
+    """Mean of Exp(mean) conditioned on [lo, hi): used by tests and docs."""
+    a, b = math.exp(-lo / mean), math.exp(-hi / mean)
+    return mean + (lo * a - hi * b) / (a - b)

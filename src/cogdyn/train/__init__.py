@@ -1,0 +1,1 @@
+"""Training (supervised, PPO) and evaluation of the RNN on a task."""

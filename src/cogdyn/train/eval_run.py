@@ -1,0 +1,65 @@
+"""``cogdyn eval``: evaluate a saved run on fresh trials and write its tables and figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cogdyn import io
+from cogdyn.config import RunConfig, run_config_from_dict
+from cogdyn.tasks import CtxDM
+from cogdyn.train.evaluate import (
+    evaluate,
+    output_probabilities,
+    plot_output_probabilities,
+    psychometric_table,
+)
+
+EVAL_DIR = "eval"
+
+
+def load_run(run_dir: str | Path, model_file: str = io.MODEL_FILE) -> tuple[RunConfig, Any]:
+    """The config and trained model of a run directory."""
+    run_dir = Path(run_dir)
+    if not (run_dir / io.CONFIG_FILE).is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no {io.CONFIG_FILE})")
+    config = run_config_from_dict(io.read_json(run_dir / io.CONFIG_FILE))
+    model = io.load_model(run_dir / model_file)
+    model.eval()
+    return config, model
+
+
+def evaluate_run(run_dir: str | Path, *, n_trials: int = 2000, seed: int = 12345) -> dict[str, Any]:
+    """Accuracy on fresh trials, the psychometric table and output probabilities over time.
+
+    Writes ``eval/psychometric.csv``, ``eval/output_probabilities.csv``, ``eval/
+    output_probabilities.png`` and ``eval/summary.json`` in the run directory.
+    """
+    run_dir = Path(run_dir)
+    config, model = load_run(run_dir)
+    task = CtxDM(config.task)
+    batch = task.sample(n_trials, torch.Generator().manual_seed(seed))
+    ev = evaluate(model, task, batch)
+    out = run_dir / EVAL_DIR
+    psych = psychometric_table(batch, ev.outcome)
+    probs = output_probabilities(model, task, seed=seed)
+    files = {
+        "psychometric": out / "psychometric.csv",
+        "output_probabilities": out / "output_probabilities.csv",
+        "figure": out / "output_probabilities.png",
+    }
+    io.atomic_write_bytes(files["psychometric"], psych.to_csv(index=False).encode())
+    io.atomic_write_bytes(files["output_probabilities"], probs.to_csv(index=False).encode())
+    plot_output_probabilities(probs, files["figure"])
+    result = {
+        "accuracy": ev.accuracy,
+        "fix_break_rate": ev.fix_break_rate,
+        "no_response_rate": ev.no_response_rate,
+        "n_trials": n_trials,
+        "seed": seed,
+        "ideal_observer_accuracy": task.ideal_observer_accuracy,
+    }
+    io.write_json(out / "summary.json", result)
+    return {**result, "files": {k: str(v) for k, v in files.items()}}

@@ -1,0 +1,221 @@
+"""What supervised and PPO training share: the run directory, the held-out evaluation, the stop
+criterion, checkpoints and the summary.
+
+An algorithm is an :class:`Updater`: it owns its optimiser and draws its own trials, and each call
+of ``update()`` performs one parameter update and reports what it consumed. :func:`run_training`
+does the rest, identically for both paradigms, so their outputs line up column for column.
+
+Checkpoints: at initialisation (update 0), at log-spaced update counts (four per decade), at every
+evaluation after the criterion is first met (``post_criterion_evals`` of them), and the final
+model. Each is evaluated on the held-out trials and its accuracy stored in its JSON sidecar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from cogdyn import io
+from cogdyn.config import RunConfig
+from cogdyn.models import VanillaRNN
+from cogdyn.tasks import CtxDM
+from cogdyn.train.evaluate import evaluate
+
+
+class Updater(Protocol):
+    """One training algorithm. ``update()`` does one parameter update and returns its stats,
+    which must include ``trials`` and ``env_steps`` consumed by that update."""
+
+    def update(self) -> dict[str, float]: ...
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Independent random streams derived from the run's one seed."""
+
+    init: int
+    train: int
+    eval: int
+
+    @staticmethod
+    def from_seed(seed: int) -> Seeds:
+        children = np.random.SeedSequence(seed).generate_state(3, dtype=np.uint64)
+        return Seeds(*(int(c) & 0x7FFF_FFFF_FFFF_FFFF for c in children))
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA where available, else CPU; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from cogdyn.config import ConfigError
+
+        raise ConfigError("train.device", "cuda requested but no CUDA device is available")
+    return torch.device(name)
+
+
+def log_spaced_updates(limit: int, per_decade: int = 4) -> set[int]:
+    """Update counts 1, 2, 3, 6, 10, 18, 32, 56, 100, ... up to ``limit``."""
+    out: set[int] = set()
+    k = 0
+    while True:
+        u = round(10 ** (k / per_decade))
+        if u > limit:
+            return out
+        out.add(u)
+        k += 1
+
+
+def _progress(enabled: bool):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        disable=not enabled,
+        transient=False,
+    )
+
+
+def run_training(
+    config: RunConfig,
+    out_dir: str | Path,
+    make_updater: Callable[[VanillaRNN, CtxDM, torch.Generator, torch.device], Updater],
+    *,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Train one network into ``out_dir`` and return its summary (also in ``summary.json``)."""
+    tc = config.train
+    task = CtxDM(config.task)
+    task.check_target(tc.target_accuracy)
+    device = resolve_device(tc.device)
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    io.write_json(out / io.CONFIG_FILE, config.to_json())
+    io.write_json(out / io.ENV_FILE, io.environment_info(str(device)))
+
+    seeds = Seeds.from_seed(tc.seed)
+    model = VanillaRNN(
+        task.n_inputs, task.n_actions, config.model, torch.Generator().manual_seed(seeds.init)
+    ).to(device)
+    eval_batch = task.sample(tc.eval_trials, torch.Generator().manual_seed(seeds.eval)).to(device)
+    updater = make_updater(model, task, torch.Generator().manual_seed(seeds.train), device)
+
+    model_meta = {"model": dataclasses.asdict(config.model), "n_inputs": task.n_inputs}
+    checkpoints: list[dict[str, Any]] = []
+
+    def checkpoint(kind: str, update: int, accuracy: float) -> None:
+        name = f"{io.CHECKPOINT_DIR}/update_{update:07d}.safetensors"
+        meta = {**model_meta, "kind": kind, "update": update, "accuracy": accuracy}
+        io.save_model(model, out / name, meta)
+        checkpoints.append({"file": name, "kind": kind, "update": update, "accuracy": accuracy})
+
+    log_points = log_spaced_updates(tc.max_updates)
+    rows: list[dict[str, Any]] = []
+    totals = {"trials": 0, "env_steps": 0}
+    reached_at: dict[str, Any] | None = None
+    post_done = 0
+    accuracy = evaluate(model, task, eval_batch).accuracy
+    checkpoint("init", 0, accuracy)
+    start = time.perf_counter()
+    update = 0
+    last_stats: dict[str, float] = {}
+    show = sys.stderr.isatty() if progress is None else progress
+
+    with _progress(show) as bar:
+        job = bar.add_task(f"{tc.algo} δ={config.model.delta} seed={tc.seed}", total=tc.max_updates, status="")
+        while update < tc.max_updates:
+            last_stats = updater.update()
+            update += 1
+            totals["trials"] += int(last_stats["trials"])
+            totals["env_steps"] += int(last_stats["env_steps"])
+            is_eval = update % tc.eval_every == 0 or update == tc.max_updates
+            if not (is_eval or update in log_points):
+                bar.advance(job)
+                continue
+            ev = evaluate(model, task, eval_batch)
+            accuracy = ev.accuracy
+            wall = time.perf_counter() - start
+            if is_eval:
+                rows.append(
+                    {
+                        "update": update,
+                        "trials": totals["trials"],
+                        "env_steps": totals["env_steps"],
+                        "wall_s": round(wall, 4),
+                        "accuracy": accuracy,
+                        "fix_break_rate": ev.fix_break_rate,
+                        "no_response_rate": ev.no_response_rate,
+                        "mean_return": ev.mean_return,
+                        **{k: float(v) for k, v in last_stats.items() if k not in totals},
+                    }
+                )
+                io.write_csv(out / io.METRICS_FILE, rows)
+            kind = None
+            if reached_at is not None and is_eval:
+                post_done += 1
+                kind = "post_criterion"
+            elif is_eval and accuracy >= tc.target_accuracy:
+                reached_at = {"update": update, "wall_s": wall, **totals}
+                kind = "criterion"
+            elif update in log_points:
+                kind = "log"
+            if kind is not None:
+                checkpoint(kind, update, accuracy)
+            loss = last_stats.get("loss", float("nan"))
+            status = f"acc {accuracy:.3f}  return {ev.mean_return:+.3f}  loss {loss:.3f}"
+            bar.update(job, advance=1, status=status)
+            if reached_at is not None and post_done >= tc.post_criterion_evals:
+                break
+
+    wall = time.perf_counter() - start
+    final = evaluate(model, task, eval_batch)
+    io.save_model(model, out / io.MODEL_FILE, {**model_meta, "kind": "final", "update": update, "accuracy": final.accuracy})
+    summary: dict[str, Any] = {
+        "algo": tc.algo,
+        "delta": config.model.delta,
+        "seed": tc.seed,
+        "hidden": config.model.hidden,
+        "alpha": config.model.alpha,
+        "dim_ring": config.task.dim_ring,
+        "sigma": config.task.sigma,
+        "accuracy": final.accuracy,
+        "fix_break_rate": final.fix_break_rate,
+        "mean_return": final.mean_return,
+        "target_accuracy": tc.target_accuracy,
+        "ideal_observer_accuracy": task.ideal_observer_accuracy,
+        "reached_criterion": reached_at is not None,
+        "updates": update,
+        "trials": totals["trials"],
+        "env_steps": totals["env_steps"],
+        "wall_s": round(wall, 3),
+        "env_steps_per_s": round(totals["env_steps"] / wall, 1) if wall > 0 else None,
+        "updates_to_criterion": reached_at["update"] if reached_at else None,
+        "trials_to_criterion": reached_at["trials"] if reached_at else None,
+        "env_steps_to_criterion": reached_at["env_steps"] if reached_at else None,
+        "wall_s_to_criterion": round(reached_at["wall_s"], 3) if reached_at else None,
+        "device": str(device),
+        "checkpoints": checkpoints,
+    }
+    io.write_json(out / io.SUMMARY_FILE, summary)
+    return summary

@@ -1,0 +1,67 @@
+"""Supervised training: Adam on the masked cross-entropy between readout and targets.
+
+The targets are "fixate" (class 0) before the decision period and the correct choice in it, on
+every step of the trial (``TrialBatch.mask``). ``decision_weight`` up-weights the choice classes,
+which occupy one step in about twenty.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from cogdyn.config import RunConfig
+from cogdyn.models import VanillaRNN
+from cogdyn.tasks import CtxDM
+from cogdyn.train.loop import run_training
+
+
+class SupervisedUpdater:
+    """One Adam step per fresh batch of trials."""
+
+    def __init__(
+        self,
+        model: VanillaRNN,
+        task: CtxDM,
+        generator: torch.Generator,
+        device: torch.device,
+        config: RunConfig,
+    ) -> None:
+        tc = config.train
+        self.model, self.task, self.generator, self.device = model, task, generator, device
+        self.batch_size, self.grad_clip = tc.batch_size, tc.grad_clip
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
+        weights = [1.0] + [tc.decision_weight] * (task.n_actions - 1)
+        self.class_weights = torch.tensor(weights, device=device)
+
+    def update(self) -> dict[str, float]:
+        batch = self.task.sample(self.batch_size, self.generator).to(self.device)
+        _, logits = self.model(batch.inputs)
+        loss = F.cross_entropy(
+            logits[batch.mask], batch.targets[batch.mask], weight=self.class_weights
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.optimizer.step()
+        return {
+            "loss": float(loss.detach()),
+            "grad_norm": float(grad_norm),
+            "trials": batch.n_trials,
+            "env_steps": int(batch.lengths.sum()),
+        }
+
+
+def train_supervised(
+    config: RunConfig, out_dir: str | Path, *, progress: bool | None = None
+) -> dict[str, Any]:
+    """Train one network by supervised learning into ``out_dir``; returns the summary."""
+    return run_training(
+        config,
+        out_dir,
+        lambda model, task, gen, device: SupervisedUpdater(model, task, gen, device, config),
+        progress=progress,
+    )
