@@ -77,7 +77,9 @@ def train(config: RunConfig, out: Path, *, progress: bool | None = None) -> dict
 def _prepare_out(out: Path, overwrite: bool) -> None:
     if out.exists() and any(out.iterdir()):
         if not overwrite:
-            raise UsageError(f"--out: {out} is not empty; choose another folder or pass --overwrite")
+            raise UsageError(
+                f"--out: {out} is not empty; choose another folder or pass --overwrite"
+            )
         shutil.rmtree(out)
 
 
@@ -162,9 +164,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="TOML file with [task], [model], [train] tables; flags win")
     p.add_argument("--out", help="run directory (default runs/ALGO-dDELTA-sSEED)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
-    p.add_argument(
-        "--no-progress", dest="progress", action="store_false", help="no progress bar"
-    )
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("eval", help="evaluate a trained run: accuracy, psychometrics, Fig. 1c")
@@ -173,9 +173,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=12345, help="seed of the fresh trials")
     p.set_defaults(func=_cmd_eval)
 
-    p = sub.add_parser(
-        "quickstart", help="the main job: train and evaluate one supervised network"
-    )
+    p = sub.add_parser("quickstart", help="the main job: train and evaluate one supervised network")
     p.add_argument("--out", default="runs/quickstart", help="run directory (replaced)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.set_defaults(func=_cmd_quickstart)

@@ -108,7 +108,9 @@ def score_actions(
     as an error.
     """
     if actions.shape != batch.targets.shape:
-        raise ValueError(f"actions must have shape {tuple(batch.targets.shape)}, got {tuple(actions.shape)}")
+        raise ValueError(
+            f"actions must have shape {tuple(batch.targets.shape)}, got {tuple(actions.shape)}"
+        )
     periods = batch.periods
     acting = actions != 0
     before = (periods >= FIXATION) & (periods < DECISION)

@@ -66,12 +66,13 @@ class CtxDM:
         if batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
         cfg, n, b = self.config, self.config.dim_ring, batch_size
-        fix = sample_ms(cfg.fixation, b, generator)
-        stim = sample_ms(cfg.stimulus, b, generator)
-        delay = sample_ms(cfg.delay, b, generator)
-        dec = sample_ms(cfg.decision, b, generator)
-        ends = torch.stack([fix, fix + stim, fix + stim + delay, fix + stim + delay + dec])
-        ends = to_steps(ends, cfg.dt)  # (4, B): end step of each period
+        steps = torch.stack(
+            [
+                to_steps(sample_ms(getattr(cfg, name), b, generator), cfg.dt)
+                for name in ("fixation", "stimulus", "delay", "decision")
+            ]
+        )
+        ends = steps.cumsum(dim=0)  # (4, B): end step (exclusive) of each period
         lengths = ends[3]
 
         context = torch.randint(2, (b,), generator=generator)
@@ -79,7 +80,9 @@ class CtxDM:
         other = torch.randint(n, (b,), generator=generator) + 1
         coh_idx = torch.randint(len(self.coherences), (2, b), generator=generator)
         coh = self.coherences[coh_idx]  # (2, B)
-        choice_mod = torch.where(context == 0, torch.stack([choice, other]), torch.stack([other, choice]))
+        choice_mod = torch.where(
+            context == 0, torch.stack([choice, other]), torch.stack([other, choice])
+        )
 
         n_steps = int(lengths.max())
         t = torch.arange(n_steps).unsqueeze(1)  # (T, 1)
@@ -89,7 +92,9 @@ class CtxDM:
 
         # Ring input of each modality: (2, B, n) → (B, 2n)
         angle = self.theta.view(1, 1, n) - self.theta[choice_mod - 1].unsqueeze(-1)
-        ring = (0.5 + torch.cos(angle) * coh.unsqueeze(-1) / 200.0).permute(1, 0, 2).reshape(b, 2 * n)
+        ring = (
+            (0.5 + torch.cos(angle) * coh.unsqueeze(-1) / 200.0).permute(1, 0, 2).reshape(b, 2 * n)
+        )
         in_stim = (periods == STIMULUS).unsqueeze(-1)
         stim_in = torch.where(in_stim, ring.unsqueeze(0) + self.noise_sd * noise, 0.0)
 
@@ -107,8 +112,8 @@ class CtxDM:
             "choice_mod2": choice_mod[1],
             "coh_mod1": coh[0].float(),
             "coh_mod2": coh[1].float(),
-            "stim_steps": ends[1] - ends[0],
-            "delay_steps": ends[2] - ends[1],
+            "stim_steps": steps[1],
+            "delay_steps": steps[2],
         }
         if n == 2:
             # + toward choice 1 (θ = 0), − toward choice 2 (θ = π)
@@ -191,7 +196,9 @@ class CtxDM:
         if s == 0 or stim_steps == 0:
             return 1.0 if s == 0 and stim_steps > 0 else 1.0 / n_ring
         if n_ring == 2:
-            return float(stats.norm.cdf(coherence * math.sqrt(stim_steps) / (100.0 * s * math.sqrt(2))))
+            return float(
+                stats.norm.cdf(coherence * math.sqrt(stim_steps) / (100.0 * s * math.sqrt(2)))
+            )
         mu = coherence * n_ring / 400.0
         tau = s * math.sqrt(n_ring / (2.0 * stim_steps))
         k = mu / tau
@@ -208,19 +215,18 @@ class CtxDM:
 
     @cached_property
     def stim_steps_distribution(self) -> dict[int, float]:
-        """Probability of each stimulus length in steps (exact when timing is constant)."""
+        """Probability of each stimulus length in steps (exact unless the stimulus duration
+        follows a continuous law, which is then sampled 200 000 times with a fixed seed)."""
         cfg = self.config
-        if cfg.fixation.is_constant and cfg.stimulus.is_constant:
-            n = int(
-                to_steps(torch.tensor([cfg.fixation.lowest + cfg.stimulus.lowest]), cfg.dt)
-                - to_steps(torch.tensor([cfg.fixation.lowest]), cfg.dt)
+        if cfg.stimulus.is_constant:
+            return {int(to_steps(torch.tensor([cfg.stimulus.lowest]), cfg.dt)): 1.0}
+        if cfg.stimulus.kind == "choice":
+            steps = to_steps(torch.tensor(cfg.stimulus.values, dtype=torch.float64), cfg.dt)
+        else:
+            # A continuous law: estimate the law of the step count from a fixed-seed draw.
+            steps = to_steps(
+                sample_ms(cfg.stimulus, 200_000, torch.Generator().manual_seed(0)), cfg.dt
             )
-            return {n: 1.0}
-        # Random fixation/stimulus: estimate the law of the step count from a fixed-seed draw.
-        g = torch.Generator().manual_seed(0)
-        fix = sample_ms(cfg.fixation, 200_000, g)
-        stim = sample_ms(cfg.stimulus, 200_000, g)
-        steps = to_steps(fix + stim, cfg.dt) - to_steps(fix, cfg.dt)
         values, counts = torch.unique(steps, return_counts=True)
         total = float(counts.sum())
         return {int(v): float(c) / total for v, c in zip(values, counts, strict=True)}
@@ -229,7 +235,10 @@ class CtxDM:
     def ideal_observer_accuracy(self) -> float:
         """Accuracy of the optimal integrator of the relevant modality, over the trial mix."""
         per_coh = [
-            sum(p * self.ideal_accuracy_at(float(c), n) for n, p in self.stim_steps_distribution.items())
+            sum(
+                p * self.ideal_accuracy_at(float(c), n)
+                for n, p in self.stim_steps_distribution.items()
+            )
             for c in self.config.coherences
         ]
         return sum(per_coh) / len(per_coh)

@@ -1,9 +1,9 @@
 """Period durations: sampling in ms and conversion to whole time steps.
 
-Boundaries between periods are placed at ``floor(cumulative_time / dt)``, exactly as neurogym's
-``TrialEnv.add_period`` does. With the defaults (dt = 100 ms) that gives fixation 3 steps,
-stimulus 7 steps (750 ms starting at 300 ms ends at step 10), a delay of round-ish length and a
-decision of 1 step. Periods therefore tile each trial with no gap or overlap.
+Each period's duration is floored to whole steps, ``floor(duration / dt)``, as neurogym (≥ 2.2)
+does when it samples a period. With the defaults (dt = 100 ms) that gives fixation 3 steps,
+stimulus 7 (the 750 ms stimulus really lasts 700 ms), delay 3–29 and decision 1. Periods follow
+each other with no gap, so a trial lasts the sum of its periods' steps.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def sample_ms(duration: Duration, n: int, generator: torch.Generator) -> Tensor:
 
 
 def to_steps(time_ms: Tensor, dt: float) -> Tensor:
-    """Cumulative time (ms) to a step index, floor(t / dt) with round-off guard, as int64."""
+    """Duration (ms) to whole steps, floor(t / dt) with a round-off guard, as int64."""
     return torch.floor(time_ms / dt + _EPS).to(torch.int64)
 
 

@@ -143,7 +143,9 @@ def run_training(
     show = sys.stderr.isatty() if progress is None else progress
 
     with _progress(show) as bar:
-        job = bar.add_task(f"{tc.algo} δ={config.model.delta} seed={tc.seed}", total=tc.max_updates, status="")
+        job = bar.add_task(
+            f"{tc.algo} δ={config.model.delta} seed={tc.seed}", total=tc.max_updates, status=""
+        )
         while update < tc.max_updates:
             last_stats = updater.update()
             update += 1
@@ -190,7 +192,11 @@ def run_training(
 
     wall = time.perf_counter() - start
     final = evaluate(model, task, eval_batch)
-    io.save_model(model, out / io.MODEL_FILE, {**model_meta, "kind": "final", "update": update, "accuracy": final.accuracy})
+    io.save_model(
+        model,
+        out / io.MODEL_FILE,
+        {**model_meta, "kind": "final", "update": update, "accuracy": final.accuracy},
+    )
     summary: dict[str, Any] = {
         "algo": tc.algo,
         "delta": config.model.delta,

@@ -1,0 +1,142 @@
+"""Supervised training: determinism, learning, checkpoints, run-directory contents."""
+
+import csv
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from cogdyn.config import run_config_from_dict
+from cogdyn.train.loop import log_spaced_updates
+from cogdyn.train.supervised import train_supervised
+
+TINY = {
+    "model": {"hidden": 16},
+    "train": {
+        "max_updates": 12,
+        "eval_every": 4,
+        "eval_trials": 64,
+        "batch_size": 16,
+        "threads": 1,
+    },
+}
+
+
+def _metrics(path):
+    with open(path) as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r.pop("wall_s")
+    return rows
+
+
+def test_train_twice_gives_identical_weights_and_metrics(tmp_path):
+    cfg = run_config_from_dict(TINY)
+    s1 = train_supervised(cfg, tmp_path / "a", progress=False)
+    s2 = train_supervised(cfg, tmp_path / "b", progress=False)
+    w1, w2 = (
+        load_file(str(tmp_path / "a/model.safetensors")),
+        load_file(str(tmp_path / "b/model.safetensors")),
+    )
+    assert w1.keys() == w2.keys()
+    assert all(torch.equal(w1[k], w2[k]) for k in w1)
+    assert _metrics(tmp_path / "a/metrics.csv") == _metrics(tmp_path / "b/metrics.csv")
+    assert s1["accuracy"] == s2["accuracy"] and s1["env_steps"] == s2["env_steps"]
+    other = train_supervised(
+        run_config_from_dict({**TINY, "train": {**TINY["train"], "seed": 1}}),
+        tmp_path / "c",
+        progress=False,
+    )
+    w3 = load_file(str(tmp_path / "c/model.safetensors"))
+    assert not torch.equal(w1["weight_hh_l0"], w3["weight_hh_l0"])
+    assert other["seed"] == 1
+
+
+def test_run_directory_contents(tmp_path):
+    cfg = run_config_from_dict(TINY)
+    s = train_supervised(cfg, tmp_path, progress=False)
+    for name in (
+        "config.json",
+        "env.json",
+        "metrics.csv",
+        "model.safetensors",
+        "model.json",
+        "summary.json",
+    ):
+        assert (tmp_path / name).is_file(), name
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for key in (
+        "algo",
+        "delta",
+        "seed",
+        "hidden",
+        "accuracy",
+        "reached_criterion",
+        "updates",
+        "trials",
+        "env_steps",
+        "wall_s",
+    ):
+        assert key in summary
+    assert summary["updates"] == 12 and summary["trials"] == 12 * 16
+    assert s["env_steps"] > 12 * 16 * 13  # every trial lasts ≥ 14 steps
+    env = json.loads((tmp_path / "env.json").read_text())
+    assert env["torch"] == torch.__version__ and env["cpu_count"] >= 1
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model"]["hidden"] == 16 and config["task"]["delay"]["dist"] == "truncexp"
+    kinds = [c["kind"] for c in summary["checkpoints"]]
+    assert kinds[0] == "init" and summary["checkpoints"][0]["update"] == 0
+    expected_log = sorted(log_spaced_updates(12))
+    assert [c["update"] for c in summary["checkpoints"] if c["kind"] == "log"] == expected_log
+    for c in summary["checkpoints"]:
+        assert (tmp_path / c["file"]).is_file()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_post_criterion_checkpoints(tmp_path, monkeypatch):
+    """Scripted held-out accuracies: the criterion is met at update 8, then exactly K = 3 more
+    evaluation intervals run, each checkpointed, even when accuracy dips below the criterion."""
+    from cogdyn.train import loop
+    from cogdyn.train.evaluate import Evaluation
+
+    # evaluated at: init, 1, 2, 3 (log), 4 (interval), 6 (log), 8, 10 (log), 12, 16, 18 (log), 20
+    script = iter([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.96, 0.9, 0.93, 0.97, 0.5, 0.98, 0.99])
+    real = loop.evaluate
+
+    def scripted(model, task, batch):
+        ev = real(model, task, batch)
+        return Evaluation(
+            next(script), ev.fix_break_rate, ev.no_response_rate, ev.mean_return, ev.outcome
+        )
+
+    monkeypatch.setattr(loop, "evaluate", scripted)
+    train = {**TINY["train"], "max_updates": 100, "post_criterion_evals": 3}
+    s = train_supervised(run_config_from_dict({**TINY, "train": train}), tmp_path, progress=False)
+    assert s["updates_to_criterion"] == 8 and s["reached_criterion"]
+    crit = [c for c in s["checkpoints"] if c["kind"] == "criterion"]
+    post = [c for c in s["checkpoints"] if c["kind"] == "post_criterion"]
+    assert [c["update"] for c in crit] == [8]
+    assert [c["update"] for c in post] == [12, 16, 20]
+    assert [c["accuracy"] for c in post] == [0.93, 0.97, 0.98]
+    assert s["updates"] == 20
+
+
+def test_log_spaced_updates():
+    assert sorted(log_spaced_updates(100)) == [1, 2, 3, 6, 10, 18, 32, 56, 100]
+
+
+def test_learns_above_chance(tmp_path):
+    train = {"max_updates": 400, "eval_every": 100, "eval_trials": 500, "target_accuracy": 0.95}
+    s = train_supervised(run_config_from_dict({"train": train}), tmp_path, progress=False)
+    # chance is 0.5 (and a fixation break counts as an error); the untrained net scores 0
+    assert s["checkpoints"][0]["accuracy"] < 0.5
+    assert s["accuracy"] > 0.65
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delta", [0.05, 0.1, 0.2])
+def test_default_settings_reach_criterion(tmp_path, delta):
+    cfg = run_config_from_dict({"model": {"delta": delta}})
+    s = train_supervised(cfg, tmp_path, progress=False)
+    assert s["reached_criterion"] and s["accuracy"] >= 0.95
