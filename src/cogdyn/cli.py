@@ -93,13 +93,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _print_summary(summary: dict[str, Any], out: Path) -> None:
-    reached = "reached" if summary["reached_criterion"] else "did NOT reach"
-    print(
-        f"{summary['algo']} δ={summary['delta']} seed={summary['seed']}: "
-        f"held-out accuracy {summary['accuracy']:.3f} ({reached} {summary['target_accuracy']}) "
-        f"after {summary['updates']} updates, {summary['trials']} trials, "
-        f"{summary['wall_s']:.1f} s"
-    )
+    head = f"{summary['algo']} δ={summary['delta']} seed={summary['seed']}"
+    target = summary["target_accuracy"]
+    if summary["reached_criterion"]:
+        print(
+            f"{head}: reached {target} held-out accuracy after {summary['updates_to_criterion']} "
+            f"updates ({summary['trials_to_criterion']} trials, "
+            f"{summary['wall_s_to_criterion']:.1f} s)"
+        )
+        post = [c["accuracy"] for c in summary["checkpoints"] if c["kind"] == "post_criterion"]
+        if post:
+            print(
+                f"  then {len(post)} post-criterion checkpoints, accuracy "
+                f"{min(post):.3f}–{max(post):.3f}; final {summary['accuracy']:.3f}"
+            )
+    else:
+        print(
+            f"{head}: did NOT reach {target}; held-out accuracy {summary['accuracy']:.3f} "
+            f"after {summary['updates']} updates ({summary['wall_s']:.1f} s)"
+        )
     print(f"results: {out}")
 
 
