@@ -1,0 +1,43 @@
+"""Reverse-engineering a network as a dynamical system: attractor classification (Lyapunov
+spectra, recurrence, spectrum), frozen-input maps of trained networks, fixed points and basins."""
+
+from cogdyn.dynamics.classify import LABELS, ClassifyOptions, MapClassification, classify_map
+from cogdyn.dynamics.fixed_points import (
+    STABILITY_TYPES,
+    FixedPoints,
+    Stability,
+    basins,
+    classify_stability,
+    find_fixed_points,
+    fixed_points_from_states,
+    patterns_from_states,
+    relu_fixed_points,
+)
+from cogdyn.dynamics.lyapunov import lyapunov_spectrum
+from cogdyn.dynamics.maps import (
+    FrozenInputMap,
+    condition_inputs,
+    end_of_stimulus_states,
+    stimulus_onset_states,
+)
+
+__all__ = [
+    "LABELS",
+    "STABILITY_TYPES",
+    "ClassifyOptions",
+    "FixedPoints",
+    "FrozenInputMap",
+    "MapClassification",
+    "Stability",
+    "basins",
+    "classify_map",
+    "classify_stability",
+    "condition_inputs",
+    "end_of_stimulus_states",
+    "find_fixed_points",
+    "fixed_points_from_states",
+    "lyapunov_spectrum",
+    "patterns_from_states",
+    "relu_fixed_points",
+    "stimulus_onset_states",
+]

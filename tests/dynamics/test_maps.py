@@ -1,0 +1,198 @@
+"""The frozen-input map against VanillaRNN, autograd, and real trials of the task."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cogdyn.config import Duration, ModelConfig, TaskConfig
+from cogdyn.dynamics.maps import (
+    FrozenInputMap,
+    condition_inputs,
+    end_of_stimulus_states,
+    fixation_steps,
+    stimulus_onset_states,
+)
+from cogdyn.models import VanillaRNN
+from cogdyn.tasks import DELAY, FIXATION, STIMULUS, CtxDM
+
+F64 = torch.float64
+
+
+def _model(alpha: float = 1.0, hidden: int = 16, n_in: int = 7, seed: int = 0) -> VanillaRNN:
+    m = VanillaRNN(
+        n_in,
+        3,
+        ModelConfig(hidden=hidden, delta=0.4, alpha=alpha),
+        torch.Generator().manual_seed(seed),
+    )
+    with torch.no_grad():
+        m.bias_ih_l0.uniform_(-0.2, 0.2, generator=torch.Generator().manual_seed(seed + 1))
+    return m
+
+
+def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.4])
+def test_step_equals_model_step_with_constant_input(alpha: float) -> None:
+    model = _model(alpha)
+    x = _rand(5, 7, seed=1)
+    fmap = FrozenInputMap.from_model(model, x)
+    assert fmap.dtype == F64 and fmap.n_conditions == 5 and fmap.n_units == 16
+    assert not fmap.weight.requires_grad and not fmap.drive.requires_grad
+    ref = model.double()
+    h = _rand(5, 16, seed=2) * 2 - 0.5
+    with torch.no_grad():
+        torch.testing.assert_close(fmap.step(h), ref.step(h, x), rtol=0, atol=1e-14)
+        torch.testing.assert_close(fmap.jacobian(h), ref.jacobian(h, x), rtol=0, atol=1e-14)
+        states = ref.run(x.unsqueeze(0).expand(6, 5, 7).contiguous(), h)
+    torch.testing.assert_close(fmap.trajectory(h, 6), states, rtol=0, atol=1e-12)
+    torch.testing.assert_close(fmap.iterate(h, 6), states[-1], rtol=0, atol=1e-12)
+
+
+def test_weights_are_a_copy_in_the_chosen_dtype() -> None:
+    model = _model()
+    fmap = FrozenInputMap.from_model(model, _rand(2, 7).float(), dtype=torch.float32)
+    assert fmap.weight.dtype == torch.float32 and fmap.drive.dtype == torch.float32
+    before = fmap.weight.clone()
+    with torch.no_grad():
+        model.weight_hh_l0.add_(1.0)
+    assert torch.equal(fmap.weight, before)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.4])
+def test_tangent_equals_jacobian_product_and_autograd(alpha: float) -> None:
+    fmap = FrozenInputMap.from_model(_model(alpha), _rand(4, 7, seed=3))
+    h = _rand(4, 16, seed=4) * 2 - 0.5
+    v = _rand(4, 16, 3, seed=5) - 0.5
+    jv = fmap.tangent(h, v)
+    torch.testing.assert_close(jv, fmap.jacobian(h) @ v, rtol=0, atol=1e-13)
+    # Given F(h), the active set is read off it: the same product.
+    torch.testing.assert_close(fmap.tangent(h, v, fmap.step(h)), jv, rtol=0, atol=1e-13)
+    torch.testing.assert_close(fmap.tangent_from_next(h, v, fmap.step(h)), jv, rtol=0, atol=1e-13)
+    for b in range(4):
+        auto = torch.autograd.functional.jacobian(
+            lambda y, b=b: fmap.select([b]).step(y.unsqueeze(0))[0], h[b]
+        )
+        torch.testing.assert_close(fmap.jacobian(h)[b], auto, rtol=0, atol=1e-13)
+
+
+def test_select_and_tile() -> None:
+    fmap = FrozenInputMap.from_model(_model(), _rand(3, 7, seed=6))
+    tiled = fmap.tile(2)
+    assert tiled.n_conditions == 6
+    torch.testing.assert_close(tiled.drive[4], fmap.drive[2])
+    assert tiled.inputs is not None and torch.equal(tiled.inputs[1], fmap.inputs[0])
+    torch.testing.assert_close(fmap.select([2, 0]).drive, fmap.drive[[2, 0]])
+
+
+def test_hand_made_map() -> None:
+    w = torch.tensor([[0.5, -1.0], [-1.0, 0.5]], dtype=F64)
+    fmap = FrozenInputMap(weight=w, drive=torch.ones(1, 2, dtype=F64))
+    # A one-row map takes any number of states.
+    out = fmap.step(torch.tensor([[2.0, 0.0], [0.0, 0.0]], dtype=F64))
+    torch.testing.assert_close(out, torch.tensor([[2.0, 0.0], [1.0, 1.0]], dtype=F64))
+
+
+def test_bad_arguments_raise_naming_them() -> None:
+    model = _model()
+    with pytest.raises(ValueError, match="inputs"):
+        FrozenInputMap.from_model(model, _rand(7))
+    with pytest.raises(ValueError, match="inputs"):
+        FrozenInputMap.from_model(model, _rand(2, 5))
+    w = torch.eye(2, dtype=F64)
+    with pytest.raises(ValueError, match="weight"):
+        FrozenInputMap(weight=torch.ones(2, 3, dtype=F64), drive=torch.ones(1, 2, dtype=F64))
+    with pytest.raises(ValueError, match="drive"):
+        FrozenInputMap(weight=w, drive=torch.ones(1, 3, dtype=F64))
+    with pytest.raises(ValueError, match="alpha"):
+        FrozenInputMap(weight=w, drive=torch.ones(1, 2, dtype=F64), alpha=0.0)
+    with pytest.raises(ValueError, match="repeats"):
+        FrozenInputMap(weight=w, drive=torch.ones(1, 2, dtype=F64)).tile(0)
+    with pytest.raises(ValueError, match="index"):
+        FrozenInputMap(weight=w, drive=torch.ones(1, 2, dtype=F64)).select([1])
+
+
+# ---------------------------------------------------------------------- task helpers
+def test_condition_inputs_grid_order_and_values() -> None:
+    task = CtxDM()
+    coh = [-50.0, 0.0, 15.0]
+    inputs, table = condition_inputs(task, [0, 1], coh, [5.0, -5.0], STIMULUS)
+    assert inputs.shape == (12, task.n_inputs) and inputs.dtype == F64
+    assert list(table.columns) == [
+        "condition",
+        "context",
+        "coh_mod1",
+        "coh_mod2",
+        "period",
+    ]
+    # Row (k·3 + i)·2 + j is (context k, coh1 i, coh2 j).
+    row = (1 * 3 + 2) * 2 + 1
+    assert table.loc[row, ["context", "coh_mod1", "coh_mod2"]].tolist() == [1, 15.0, -5.0]
+    expected = task.frozen_input(torch.tensor([1]), torch.tensor(15.0), torch.tensor(-5.0))
+    torch.testing.assert_close(inputs[row], expected[0])
+    # The grid's context column gives each condition its stimulus-onset state.
+    model = _model(n_in=task.n_inputs)
+    onset = stimulus_onset_states(model, task, table["context"])
+    assert onset.shape == (12, 16)
+    torch.testing.assert_close(onset[row], onset[6])
+    delay, _ = condition_inputs(task, [0], [50.0], [50.0], DELAY)
+    torch.testing.assert_close(delay[0, 1:5], torch.zeros(4, dtype=F64))
+
+
+def test_condition_inputs_with_choice_pairs() -> None:
+    task = CtxDM(TaskConfig(dim_ring=4))
+    inputs, table = condition_inputs(task, [0], [[1, 50.0], [3, 15.0]], [[2, 5.0]])
+    assert inputs.shape == (2, task.n_inputs)
+    assert table["choice_mod1"].tolist() == [1, 3] and table["coh_mod2"].tolist() == [5.0, 5.0]
+    with pytest.raises(ValueError, match="coh1"):
+        condition_inputs(task, [0], [50.0], [[2, 5.0]])
+
+
+def test_condition_inputs_bad_arguments() -> None:
+    task = CtxDM()
+    with pytest.raises(ValueError, match="contexts"):
+        condition_inputs(task, [2], [0.0], [0.0])
+    with pytest.raises(ValueError, match="coh1"):
+        condition_inputs(task, [0], [150.0], [0.0])
+    with pytest.raises(ValueError, match="coh2"):
+        condition_inputs(task, [0], [0.0], [])
+    with pytest.raises(ValueError, match="period"):
+        condition_inputs(task, [0], [0.0], [0.0], period=7)
+
+
+@pytest.mark.parametrize(
+    "fixation", [Duration("constant", value=300.0), Duration("uniform", min=300.0, max=600.0)]
+)
+def test_stimulus_onset_states_equal_a_real_noise_free_trial(fixation: Duration) -> None:
+    task = CtxDM(TaskConfig(sigma=0.0, fixation=fixation))
+    model = _model(alpha=0.7, hidden=24, n_in=task.n_inputs)
+    batch = task.sample(16, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        states = model.run(batch.inputs)
+    n_fix = fixation_steps(task)
+    assert n_fix == 3
+    onset = stimulus_onset_states(model, task, batch.info["context"])
+    assert onset.shape == (16, 24) and onset.dtype == F64
+    # The state after the first n_fix fixation steps (all trials are still in fixation there).
+    assert bool((batch.periods[:n_fix] == FIXATION).all())
+    torch.testing.assert_close(onset, states[n_fix - 1].double(), rtol=0, atol=1e-5)
+    if fixation.is_constant:
+        assert bool((batch.periods[n_fix] == STIMULUS).all())
+    with pytest.raises(ValueError, match="contexts"):
+        stimulus_onset_states(model, task, [3])
+
+
+def test_end_of_stimulus_states_are_the_last_stimulus_step() -> None:
+    task = CtxDM(TaskConfig(stimulus=Duration("choice", values=(300.0, 500.0))))
+    model = _model(hidden=12, n_in=task.n_inputs)
+    batch = task.sample(20, torch.Generator().manual_seed(1))
+    got = end_of_stimulus_states(model, task, batch)
+    with torch.no_grad():
+        states = model.run(batch.inputs)
+    for b in range(20):
+        last = int(torch.nonzero(batch.periods[:, b] == STIMULUS).max())
+        torch.testing.assert_close(got[b], states[last, b].double())
+    assert {int(s) for s in batch.info["stim_steps"]} == {3, 5}
