@@ -31,7 +31,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_supervised.py
+	$(BIN)/python benchmarks/bench_ppo.py
+	$(BIN)/python benchmarks/bench_census.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

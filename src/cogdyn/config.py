@@ -140,6 +140,9 @@ class ModelConfig:
         )
 
 
+_ALGO_DEFAULTS = {"max_updates": {"sl": 20000, "ppo": 1000}, "eval_every": {"sl": 50, "ppo": 5}}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Settings shared by supervised and PPO training."""
@@ -148,14 +151,18 @@ class TrainConfig:
     seed: int = 0
     target_accuracy: float = 0.95
     """Stop criterion on held-out trials (greedy choice; a fixation break is an error)."""
-    max_updates: int = 20000
-    """Budget of parameter updates."""
+    max_updates: int | None = None
+    """Budget of parameter updates; default 20000 for sl, 1000 for ppo (a PPO update uses
+    1024 trials, an SL update 64)."""
     batch_size: int = 64
-    """Trials per update."""
+    """Trials per SL update (PPO: ``[ppo] rollout_trials``)."""
     lr: float = 1e-3
+    """Adam learning rate (both algorithms)."""
     grad_clip: float = 1.0
-    eval_every: int = 50
-    """Evaluate on the held-out trials every this many updates."""
+    """Gradient-norm clip of SL (PPO: ``[ppo] grad_clip``)."""
+    eval_every: int | None = None
+    """Evaluate on the held-out trials every this many updates; default 50 for sl, 5 for ppo
+    (PPO reached 95 % after 30–140 updates in measurements, SL after 450–950)."""
     eval_trials: int = 2000
     post_criterion_evals: int = 5
     """Evaluation intervals (each with a checkpoint) to keep training after the criterion."""
@@ -171,6 +178,10 @@ class TrainConfig:
         require(
             self.algo in ("sl", "ppo"), "train.algo", f"must be 'sl' or 'ppo', got {self.algo!r}"
         )
+        # Budgets that depend on the algorithm are resolved here, so config.json records them.
+        for name, defaults in _ALGO_DEFAULTS.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, defaults[self.algo])
         for name in ("seed", "max_updates", "batch_size", "eval_every", "eval_trials", "threads"):
             v = getattr(self, name)
             require(

@@ -1,8 +1,8 @@
 """Supervised training: Adam on the masked cross-entropy between readout and targets.
 
 The targets are "fixate" (class 0) before the decision period and the correct choice in it, on
-every step of the trial (``TrialBatch.mask``). ``decision_weight`` up-weights the choice classes,
-which occupy one step in about twenty.
+every step of the trial (``TrialBatch.mask``, exactly the steps that packing keeps).
+``decision_weight`` up-weights the choice classes, which occupy one step in about twenty.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from torch.nn import functional as F
 
 from cogdyn.config import RunConfig
 from cogdyn.models import VanillaRNN
-from cogdyn.tasks import CtxDM
+from cogdyn.models.packed import Packing, run_packed
+from cogdyn.tasks import CtxDM, TrialBatch
 from cogdyn.train.loop import run_training
 
 
@@ -38,10 +39,20 @@ class SupervisedUpdater:
         self.class_weights = torch.tensor(weights, device=device)
 
     def update(self) -> dict[str, float]:
-        batch = self.task.sample(self.batch_size, self.generator).to(self.device)
-        _, logits = self.model(batch.inputs)
+        """Draw a fresh batch of trials and take one step on it."""
+        return self.step(self.task.sample(self.batch_size, self.generator).to(self.device))
+
+    def step(self, batch: TrialBatch) -> dict[str, float]:
+        """One Adam step on the masked cross-entropy of ``batch``."""
+        # Packed: only the steps inside each trial are computed (about half of a padded batch).
+        # The loss mask is exactly the trial's own steps, so nothing the loss needs is skipped.
+        packing = Packing.of(batch.lengths)
+        pos = packing.flat_index(batch.n_trials).to(self.device)
+        hidden = run_packed(
+            self.model, batch.inputs.reshape(-1, batch.inputs.shape[-1])[pos], packing
+        )
         loss = F.cross_entropy(
-            logits[batch.mask], batch.targets[batch.mask], weight=self.class_weights
+            self.model.readout(hidden), batch.targets.reshape(-1)[pos], weight=self.class_weights
         )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
