@@ -13,8 +13,8 @@ excluded from every loss and statistic.
 
 Speed: trials are packed (as torch's ``PackedSequence``: at step t only the trials still running
 are computed), which halves the work on CtxDM (mean trial 19 steps, padded to 40), and the RNN's
-backward pass is written out (:mod:`cogdyn.models.packed`) so that it costs one small matrix product per
-step plus three large ones, instead of autograd's several per step. It computes exactly
+backward pass is written out (:mod:`cogdyn.models.packed`) so that it costs one small matrix
+product per step plus three large ones, instead of autograd's several per step. It computes exactly
 :meth:`VanillaRNN.run`'s network (tests compare states and gradients).
 
 One update: a rollout, GAE(γ, λ) over the alive steps (terminal at each episode's end, nothing
