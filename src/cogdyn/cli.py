@@ -39,6 +39,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("seed", "train", "seed"),
         ("target_accuracy", "train", "target_accuracy"),
         ("max_updates", "train", "max_updates"),
+        ("eval_every", "train", "eval_every"),
         ("batch_size", "train", "batch_size"),
         ("lr", "train", "lr"),
         ("threads", "train", "threads"),
@@ -142,6 +143,78 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from cogdyn.analysis import analyze_run
+    from cogdyn.dynamics.census import CensusOptions
+
+    census = CensusOptions(grid=args.grid, phase=args.phase, extra_starts=args.starts)
+    summary = analyze_run(
+        Path(args.run_dir),
+        checkpoints=args.checkpoints,
+        census=census,
+        threads=args.threads,
+        progress=None if args.progress else False,
+    )
+    _print_analysis(summary)
+    return 0
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _print_analysis(s: dict[str, Any]) -> None:
+    fq = s["frac_qp"]
+    over = (
+        f"{fq['n']} post-criterion checkpoints"
+        if s["headline_over"] == "post_criterion"
+        else "the final model (no post-criterion checkpoint analysed)"
+    )
+    print(
+        f"{s['algo']} δ={s['delta']} seed={s['seed']} (accuracy {_fmt(s['accuracy'])}), "
+        f"{s['grid']['phase']} census, {s['grid']['n_grid_points']} grid points × "
+        f"{s['grid']['n_starts']} starts"
+    )
+    print(
+        f"F_QP over {over}: mean {_fmt(fq['mean'])} ± {_fmt(fq['std'])} "
+        f"(min {_fmt(fq['min'])}, max {_fmt(fq['max'])}); "
+        f"bounded points only: {_fmt(s['frac_qp_bounded']['mean'])}"
+    )
+    print(f"F_QP untrained: {_fmt(s['frac_qp_untrained'])}; final: {_fmt(s['frac_qp_final'])}")
+    counts = ", ".join(f"{k} {v:.1f}" for k, v in s["label_counts_mean"].items() if v)
+    print(f"labels (mean count per checkpoint): {counts}")
+    for phase, fp in s["fixed_points_final"].items():
+        choices = "; ".join(f"context {k}: {v}" for k, v in fp["stable_choices"].items())
+        print(
+            f"{phase} input (final model): {fp['n_fixed_points']} fixed points, "
+            f"{fp['n_stable']} stable, choices of the stable ones {choices}; "
+            f"one per choice: {'yes' if fp['stable_per_choice'] else 'no'}; "
+            f"basin = network's choice in {_fmt(fp['basin_choice_agreement'])} of trials"
+        )
+    for name, path in s["files"].items():
+        print(f"{name}: {path}")
+
+
+def _odd_grid(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 3 or value % 2 == 0:
+        raise argparse.ArgumentTypeError(f"must be an odd integer ≥ 3, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -168,12 +241,21 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--sigma", type=float, help="input noise σ (default 0.45)")
     p.add_argument("--dim-ring", type=int, help="number of choices (default 2)")
     p.add_argument("--target-accuracy", type=float, help="stop criterion (default 0.95)")
-    p.add_argument("--max-updates", type=int, help="budget of parameter updates (default 20000)")
-    p.add_argument("--batch-size", type=int, help="trials per update (default 64)")
+    p.add_argument(
+        "--max-updates", type=int, help="budget of updates (default 20000 for sl, 1000 for ppo)"
+    )
+    p.add_argument(
+        "--eval-every", type=int, help="updates between evaluations (default 50 sl, 5 ppo)"
+    )
+    p.add_argument(
+        "--batch-size", type=int, help="trials per SL update (default 64; PPO: [ppo] table)"
+    )
     p.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device (default cpu)")
-    p.add_argument("--config", help="TOML file with [task], [model], [train] tables; flags win")
+    p.add_argument(
+        "--config", help="TOML file with [task], [model], [train] (and [ppo]) tables; flags win"
+    )
     p.add_argument("--out", help="run directory (default runs/ALGO-dDELTA-sSEED)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -184,6 +266,30 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=_positive_int, default=2000, help="fresh trials (default 2000)")
     p.add_argument("--seed", type=int, default=12345, help="seed of the fresh trials")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("analyze", help="attractor census and fixed points of a trained run")
+    p.add_argument("run_dir", help="a run directory written by `cogdyn train`")
+    p.add_argument(
+        "--grid", type=_odd_grid, default=21, help="coherences per modality, odd (default 21)"
+    )
+    p.add_argument(
+        "--phase",
+        choices=["stimulus", "delay", "decision"],
+        default="stimulus",
+        help="whose input is frozen in the census (default stimulus)",
+    )
+    p.add_argument(
+        "--starts", type=_count, default=2, help="extra starts per grid point (default 2)"
+    )
+    p.add_argument(
+        "--checkpoints",
+        choices=["post", "final", "all"],
+        default="post",
+        help="post: init + post-criterion + final (default); final; all",
+    )
+    p.add_argument("--threads", type=_positive_int, help="torch threads (default: unchanged)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("quickstart", help="the main job: train and evaluate one supervised network")
     p.add_argument("--out", default="runs/quickstart", help="run directory (replaced)")

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from cogdyn.config import ModelConfig
-from cogdyn.dynamics.fixed_points import (
+from cogdyn.dynamics import (
     STABILITY_TYPES,
     FixedPoints,
+    FrozenInputMap,
     all_patterns,
     basins,
     classify_stability,
@@ -19,7 +20,6 @@ from cogdyn.dynamics.fixed_points import (
     patterns_from_states,
     relu_fixed_points,
 )
-from cogdyn.dynamics.maps import FrozenInputMap
 from cogdyn.models import VanillaRNN
 
 F64 = torch.float64

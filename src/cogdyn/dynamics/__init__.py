@@ -1,5 +1,6 @@
 """Reverse-engineering a network as a dynamical system: attractor classification (Lyapunov
-spectra, recurrence, spectrum), frozen-input maps of trained networks, fixed points and basins."""
+spectra, recurrence, spectrum), frozen-input maps of trained networks, fixed points and basins,
+and the attractor census over the stimulus-coherence grid."""
 
 from cogdyn.dynamics.classify import LABELS, ClassifyOptions, MapClassification, classify_map
 from cogdyn.dynamics.fixed_points import (
@@ -8,17 +9,20 @@ from cogdyn.dynamics.fixed_points import (
     Stability,
     basins,
     classify_stability,
-    find_fixed_points,
-    fixed_points_from_states,
-    patterns_from_states,
-    relu_fixed_points,
 )
+from cogdyn.dynamics.fp_search import find_fixed_points
 from cogdyn.dynamics.lyapunov import lyapunov_spectrum
 from cogdyn.dynamics.maps import (
     FrozenInputMap,
     condition_inputs,
     end_of_stimulus_states,
     stimulus_onset_states,
+)
+from cogdyn.dynamics.relu_solver import (
+    all_patterns,
+    fixed_points_from_states,
+    patterns_from_states,
+    relu_fixed_points,
 )
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "FrozenInputMap",
     "MapClassification",
     "Stability",
+    "all_patterns",
     "basins",
     "classify_map",
     "classify_stability",

@@ -129,11 +129,12 @@ class FrozenInputMap:
     # ------------------------------------------------------------------ the map
     def preactivation(self, h: Tensor) -> Tensor:
         """W h + u for states (B, N)."""
-        return h @ self.weight.T + self.drive
+        # addmm adds u inside the GEMM: one pass over (B, N) less than `h @ W.T + u`.
+        return torch.addmm(self.drive, h, self.weight.T)
 
     def step(self, h: Tensor) -> Tensor:
         """F(h) for states (B, N)."""
-        new = torch.relu(self.preactivation(h))
+        new = self.preactivation(h).relu_()  # in place: the pre-activation is a fresh tensor
         if self.alpha == 1.0:
             return new
         return (1 - self.alpha) * h + self.alpha * new
@@ -172,9 +173,12 @@ class FrozenInputMap:
     def tangent(self, h: Tensor, v: Tensor, fh: Tensor | None = None) -> Tensor:
         """J(h) V for states (B, N) and tangent frames V (B, N, k), as α D(h)(W V) + (1 − α) V.
 
-        Costs one (N, N) × (N, k) product per row and never forms the (B, N, N) Jacobians.
-        ``fh = F(h)``, if given, saves the pre-activation: the active set is where
-        F(h) − (1 − α) h = α ReLU(W h + u) is > 0 (exact: an inactive unit adds exactly 0).
+        Never forms the (B, N, N) Jacobians. ``fh = F(h)``, if given, saves the pre-activation:
+        the active set is where F(h) − (1 − α) h = α ReLU(W h + u) is > 0 (exact: an inactive
+        unit adds exactly 0). The product is taken as (Vᵀ Wᵀ)ᵀ: the Lyapunov code stores V as a
+        (B, N, k) view of (B, k, N) storage, so Vᵀ is contiguous and ``Vᵀ @ Wᵀ`` is a single
+        (B·k, N) × (N, N) GEMM, ≈ 2.5× faster at N = 250, B ≈ 2600 than the B small
+        (N, N) × (N, k) products of ``W @ V``; the result is again such a view.
         """
         if fh is None:
             mask = self.active(h)
@@ -182,8 +186,9 @@ class FrozenInputMap:
             mask = fh > 0
         else:
             mask = fh - (1 - self.alpha) * h > 0
-        wv = torch.matmul(self.weight, v)
-        out = self.alpha * mask.unsqueeze(-1).to(v.dtype) * wv
+        # Masking in place, by the bool mask itself, is ≈ 1.6× faster than a broadcast product.
+        gain = mask if self.alpha == 1.0 else self.alpha * mask.to(v.dtype)
+        out = (v.transpose(-1, -2) @ self.weight.T).mul_(gain.unsqueeze(-2)).transpose(-1, -2)
         if self.alpha != 1.0:
             out = out + (1 - self.alpha) * v
         return out
@@ -256,10 +261,17 @@ def _coherences(task: CtxDM, c: Sequence[float] | Tensor, name: str) -> Tensor:
     return c
 
 
+def shortest_steps(task: CtxDM, period: str) -> int:
+    """Steps of a period (``fixation``, ``stimulus``, ``delay`` or ``decision``); a random
+    duration counts with its lowest value."""
+    cfg = task.config
+    lowest = getattr(cfg, period).lowest
+    return int(to_steps(torch.tensor([lowest], dtype=torch.float64), cfg.dt)[0])
+
+
 def fixation_steps(task: CtxDM) -> int:
     """Steps of the fixation period; a random duration counts with its lowest value."""
-    cfg = task.config
-    return int(to_steps(torch.tensor([cfg.fixation.lowest], dtype=torch.float64), cfg.dt)[0])
+    return shortest_steps(task, "fixation")
 
 
 def stimulus_onset_states(

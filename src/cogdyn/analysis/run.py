@@ -1,0 +1,221 @@
+"""``cogdyn analyze``: the attractor census and the stimulus-off fixed points of a run directory,
+over its checkpoints rather than one snapshot.
+
+Attractor structure can change a lot between checkpoints of equal accuracy, so by default every
+checkpoint at or past the accuracy criterion is analysed (kinds ``criterion`` and
+``post_criterion``), together with the untrained network (``init``, the baseline) and the final
+model. Checkpoints with identical weights (the final model is usually the last post-criterion
+checkpoint) are analysed once. Files written to ``RUN_DIR/analysis/``:
+
+* ``attractors.parquet`` — the census (:func:`~cogdyn.dynamics.census.attractor_census`), one
+  row per checkpoint × context × c₁ × c₂ × start;
+* ``fixed_points.parquet`` — one row per fixed point of the delay and decision inputs;
+* ``basins.parquet`` — trial counts per checkpoint × phase × context × correct choice ×
+  network choice × basin choice (which stable point the end-of-stimulus state flows to);
+* ``summary.json`` — headline numbers (:func:`~cogdyn.analysis.summary.run_summary`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from cogdyn import io
+from cogdyn.analysis.summary import POST_KINDS, run_summary
+from cogdyn.dynamics.census import CensusOptions, attractor_census, census_summary
+from cogdyn.dynamics.phase_points import phase_fixed_points, phase_points_summary
+from cogdyn.errors import ConfigError
+from cogdyn.tasks import CtxDM
+from cogdyn.train.eval_run import load_run
+from cogdyn.train.evaluate import evaluate
+from cogdyn.train.loop import _progress  # the training bar's look, shared
+
+ANALYSIS_DIR = "analysis"
+CHECKPOINT_SETS: tuple[str, ...] = ("post", "final", "all")
+"""``post``: init + criterion + post-criterion + final; ``final``: the final model only;
+``all``: every checkpoint (log-spaced ones too) + final."""
+CHECKPOINT_KINDS: tuple[str, ...] = ("init", "log", "criterion", "post_criterion", "final")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One set of weights of a run: ``name`` (file stem, or ``final``), ``file`` (relative to
+    the run directory), ``kind`` (one of :data:`CHECKPOINT_KINDS`), ``update``, ``accuracy``
+    (held-out accuracy recorded by training)."""
+
+    name: str
+    file: str
+    kind: str
+    update: int
+    accuracy: float
+
+
+def select_checkpoints(train_summary: dict[str, Any], which: str = "post") -> list[Checkpoint]:
+    """The checkpoints of a run (its ``summary.json``) that ``which`` selects, final model last."""
+    if which not in CHECKPOINT_SETS:
+        raise ConfigError("analyze.checkpoints", f"must be one of {', '.join(CHECKPOINT_SETS)}")
+    final = Checkpoint(
+        "final",
+        io.MODEL_FILE,
+        "final",
+        int(train_summary["updates"]),
+        float(train_summary["accuracy"]),
+    )
+    listed = [
+        Checkpoint(Path(c["file"]).stem, c["file"], c["kind"], int(c["update"]), c["accuracy"])
+        for c in train_summary.get("checkpoints", [])
+    ]
+    if which == "final":
+        return [final]
+    if which == "post":
+        listed = [c for c in listed if c.kind == "init" or c.kind in POST_KINDS]
+    return [*listed, final]
+
+
+def analyze_run(
+    run_dir: str | Path,
+    *,
+    checkpoints: str = "post",
+    census: CensusOptions | None = None,
+    n_trials: int = 500,
+    seed: int = 0,
+    threads: int | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Census and fixed points of the selected checkpoints of a run; writes ``analysis/``.
+
+    Args:
+        run_dir: a run directory written by ``cogdyn train`` (with ``summary.json``).
+        checkpoints: one of :data:`CHECKPOINT_SETS` (default ``post``).
+        census: grid, phase and starts of the census (default :class:`CensusOptions`()).
+        n_trials: real trials (seeded by ``seed``) whose end-of-stimulus states probe the
+            basins of the delay/decision fixed points.
+        seed: seed of those trials.
+        threads: torch threads while analysing (restored afterwards); default unchanged.
+        progress: show a progress bar (default: when stderr is a terminal).
+
+    Returns:
+        The summary also written to ``analysis/summary.json``, with ``files`` added.
+    """
+    run_dir = Path(run_dir)
+    config, final_model = load_run(run_dir)
+    if not (run_dir / io.SUMMARY_FILE).is_file():
+        raise FileNotFoundError(f"{run_dir} has no {io.SUMMARY_FILE}: training did not finish")
+    train_summary = io.read_json(run_dir / io.SUMMARY_FILE)
+    selected = select_checkpoints(train_summary, checkpoints)
+    for ck in selected:
+        if not (run_dir / ck.file).is_file():
+            raise FileNotFoundError(f"checkpoint {ck.file} is missing from {run_dir}")
+    if not isinstance(n_trials, int) or n_trials < 1:
+        raise ConfigError("analyze.n_trials", f"must be an integer ≥ 1, got {n_trials!r}")
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ConfigError("analyze.threads", f"must be an integer ≥ 1, got {threads!r}")
+    opts = census or CensusOptions()
+    task = CtxDM(config.task)
+    batch = task.sample(n_trials, torch.Generator().manual_seed(seed))
+    start = time.perf_counter()
+
+    tables: dict[str, list[pd.DataFrame]] = {"attractors": [], "fixed_points": [], "basins": []}
+    records: list[dict[str, Any]] = []
+    done: dict[str, tuple[Any, ...]] = {}
+    with _threads(threads), _progress(_show(progress)) as bar:
+        job = bar.add_task(f"analyze {run_dir.name}", total=len(selected), status="")
+        for ck in selected:
+            model = final_model if ck.kind == "final" else io.load_model(run_dir / ck.file)
+            model.eval()
+            key = _digest(model)
+            if key not in done:
+                bar.update(job, status=f"{ck.name}: census")
+                attractors = attractor_census(model, task, opts)
+                bar.update(job, status=f"{ck.name}: fixed points")
+                choice = evaluate(model, task, batch).outcome.choice
+                points = phase_fixed_points(model, task, batch, network_choice=choice)
+                numbers = census_summary(attractors)
+                fp_numbers = phase_points_summary(points, task.config.dim_ring)
+                done[key] = (attractors, points, numbers, fp_numbers)
+            attractors, points, numbers, fp_numbers = done[key]
+            records.append({**_meta(ck), "census": numbers, "fixed_points": fp_numbers})
+            tables["attractors"].append(_tag(attractors, ck))
+            tables["fixed_points"].append(_tag(points.points, ck))
+            tables["basins"].append(_tag(_basin_counts(points.trials), ck))
+            bar.update(job, advance=1, status=f"{ck.name}: F_QP {numbers['frac_qp']:.3f}")
+
+    out = run_dir / ANALYSIS_DIR
+    files = {name: out / f"{name}.parquet" for name in tables}
+    for name, parts in tables.items():
+        io.atomic_write_bytes(files[name], pd.concat(parts, ignore_index=True).to_parquet())
+    summary = run_summary(records, train_summary, opts)
+    summary.update(
+        run_dir=str(run_dir),
+        options={
+            "census": opts.to_json(),
+            "checkpoints": checkpoints,
+            "n_trials": n_trials,
+            "seed": seed,
+        },
+        wall_s=round(time.perf_counter() - start, 2),
+        files={**{k: str(v) for k, v in files.items()}, "summary": str(out / "summary.json")},
+    )
+    io.write_json(out / "summary.json", summary)
+    return summary
+
+
+def _meta(ck: Checkpoint) -> dict[str, Any]:
+    return {
+        "checkpoint": ck.name,
+        "kind": ck.kind,
+        "update": ck.update,
+        "accuracy": ck.accuracy,
+    }
+
+
+def _tag(frame: pd.DataFrame, ck: Checkpoint) -> pd.DataFrame:
+    """``frame`` with the checkpoint's columns in front."""
+    meta = pd.DataFrame(
+        {
+            "checkpoint": [ck.name] * len(frame),
+            "kind": pd.Categorical([ck.kind] * len(frame), categories=list(CHECKPOINT_KINDS)),
+            "update": [ck.update] * len(frame),
+            "accuracy": [float(ck.accuracy)] * len(frame),
+        }
+    )
+    return pd.concat([meta, frame.reset_index(drop=True)], axis=1)
+
+
+def _basin_counts(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trials per phase × context × correct choice × network choice × basin choice."""
+    keys = ["phase", "context", "correct_choice", "network_choice", "basin_choice"]
+    return trials.groupby(keys, observed=True).size().rename("n_trials").reset_index()
+
+
+def _digest(model: torch.nn.Module) -> str:
+    """A hash of the weights: checkpoints with equal weights are analysed once."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _show(progress: bool | None) -> bool:
+    return sys.stderr.isatty() if progress is None else progress
+
+
+@contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

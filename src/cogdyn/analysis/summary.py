@@ -1,0 +1,115 @@
+"""The run-level summary of an analysis: per-checkpoint numbers gathered into headline figures.
+
+Headline numbers are statistics over the *headline checkpoints*: those at or past the accuracy
+criterion (kinds ``criterion`` and ``post_criterion``) among the analysed ones, because the
+attractor census can change a lot between checkpoints of equal accuracy. When none was analysed
+(``--checkpoints final``, or a run that never reached the criterion) the final model stands in,
+and ``headline_over`` says so. The untrained network (``init``) is the baseline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cogdyn.dynamics.census import CensusOptions
+from cogdyn.dynamics.classify import LABELS
+
+POST_KINDS: tuple[str, ...] = ("criterion", "post_criterion")
+"""Checkpoint kinds at or past the accuracy criterion."""
+
+
+def stats(values: list[float]) -> dict[str, Any]:
+    """mean, std (population, ddof = 0: defined for one value too), min, max and n; the four
+    numbers are None when there is no value."""
+    if not values:
+        return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
+    v = np.asarray(values, dtype=np.float64)
+    return {
+        "mean": float(v.mean()),
+        "std": float(v.std()),
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "n": len(v),
+    }
+
+
+def _mean_dicts(dicts: list[dict[str, Any]]) -> dict[str, float]:
+    """Key-wise mean of dicts of numbers (a key missing from some is averaged where present)."""
+    keys = list(dict.fromkeys(k for d in dicts for k in d))
+    return {k: float(np.mean([d[k] for d in dicts if d.get(k) is not None])) for k in keys}
+
+
+def run_summary(
+    records: list[dict[str, Any]], train_summary: dict[str, Any], options: CensusOptions
+) -> dict[str, Any]:
+    """The summary of one run's analysis (JSON-ready, no NaN).
+
+    ``records``: one per analysed checkpoint, in order, each with ``checkpoint``, ``kind``,
+    ``update``, ``accuracy``, ``census`` (:func:`~cogdyn.dynamics.census.census_summary`) and
+    ``fixed_points`` (:func:`~cogdyn.dynamics.phase_points.phase_points_summary`); the final
+    model's record has kind ``final``.
+    """
+    post = [r for r in records if r["kind"] in POST_KINDS]
+    final = next((r for r in records if r["kind"] == "final"), records[-1])
+    init = next((r for r in records if r["kind"] == "init"), None)
+    head = post or [final]
+    census = [r["census"] for r in head]
+    bounded = [c["frac_qp_bounded"] for c in census if c["frac_qp_bounded"] is not None]
+    multi = [c["frac_multistable"] for c in census if c["frac_multistable"] is not None]
+    decision = final["fixed_points"].get("decision", {})
+    per_choice = {
+        phase: float(np.mean([r["fixed_points"][phase]["stable_per_choice"] for r in head]))
+        for phase in final["fixed_points"]
+    }
+    return {
+        "algo": train_summary.get("algo"),
+        "delta": train_summary.get("delta"),
+        "seed": train_summary.get("seed"),
+        "hidden": train_summary.get("hidden"),
+        "accuracy": train_summary.get("accuracy"),
+        "reached_criterion": train_summary.get("reached_criterion"),
+        "updates_to_criterion": train_summary.get("updates_to_criterion"),
+        "headline_over": "post_criterion" if post else "final",
+        "frac_qp": {
+            **stats([c["frac_qp"] for c in census]),
+            "per_checkpoint": [
+                {
+                    "checkpoint": r["checkpoint"],
+                    "kind": r["kind"],
+                    "update": r["update"],
+                    "accuracy": r["accuracy"],
+                    "frac_qp": r["census"]["frac_qp"],
+                }
+                for r in head
+            ],
+        },
+        "frac_qp_bounded": stats(bounded),
+        "frac_qp_untrained": init["census"]["frac_qp"] if init else None,
+        "frac_qp_bounded_untrained": init["census"]["frac_qp_bounded"] if init else None,
+        "frac_qp_final": final["census"]["frac_qp"],
+        "frac_qp_by_context": _mean_dicts([c["frac_qp_by_context"] for c in census]),
+        "frac_qp_by_abs_coherence": _mean_dicts([c["frac_qp_by_abs_coherence"] for c in census]),
+        "frac_divergent": float(np.mean([c["frac_divergent"] for c in census])),
+        "frac_multistable": float(np.mean(multi)) if multi else None,
+        "label_counts_mean": {
+            k: float(np.mean([c["label_counts"][k] for c in census])) for k in LABELS
+        },
+        "label_counts_final": final["census"]["label_counts"],
+        "label_counts_untrained": init["census"]["label_counts"] if init else None,
+        "n_stable_fp_decision": decision.get("n_stable"),
+        "stable_fp_choices": decision.get("stable_choices"),
+        "stable_fp_per_choice": decision.get("stable_per_choice"),
+        "basin_choice_agreement": decision.get("basin_choice_agreement"),
+        "fixed_points_final": final["fixed_points"],
+        "frac_checkpoints_stable_fp_per_choice": per_choice,
+        "grid": {
+            "coherences": options.coherences.tolist(),
+            "contexts": list(options.contexts),
+            "phase": options.phase,
+            "n_grid_points": final["census"]["n_grid_points"],
+            "n_starts": options.n_starts,
+        },
+        "checkpoints": records,
+    }
