@@ -10,7 +10,6 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from cogdyn.analysis import run_summary, select_checkpoints
 from cogdyn.cli import main
@@ -21,13 +20,7 @@ TINY = ["--hidden", "16", "--max-updates", "6", "--threads", "1", "--no-progress
 GRID = 3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Small networks, many tiny ops: extra intra-op threads only contend on a busy machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -29,15 +29,6 @@ TASK = CtxDM()
 FIX, M1A, M1B, M2A, M2B, CTX0, CTX1 = range(7)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Many tiny tensor ops: on a busy 2-core machine, intra-op threads only contend.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _net(w: torch.Tensor, w_in: torch.Tensor) -> VanillaRNN:
     """A VanillaRNN (7 inputs, 3 classes) with the given W and W_in and zero biases."""
     model = VanillaRNN(7, 3, ModelConfig(hidden=w.shape[0]))

@@ -17,17 +17,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Run single-threaded: the tensors here are tiny, and on a busy machine MKL's threaded
-    small GEMMs stall for milliseconds per call (a 4×20 @ 20×20 product took 5 ms on 2 threads
-    under load against 3 µs on one). The previous thread count is restored."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 GOLDEN = (math.sqrt(5) - 1) / 2
 
 

@@ -31,16 +31,6 @@ SWITCH_W = torch.tensor([[0.5, -1.0], [-1.0, 0.5]], dtype=F64)
 SWITCH_U = torch.ones(2, dtype=F64)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # These are many tiny tensor ops: on a busy 2-core machine, intra-op threads only contend
-    # (up to 50× slower). Restored afterwards.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _match(found: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """Index of the nearest reference point of each found point, asserting it is ≈ equal."""
     d = torch.cdist(found, reference)

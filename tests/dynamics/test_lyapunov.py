@@ -13,17 +13,6 @@ from cogdyn.dynamics.lyapunov import make_propagator, orthonormalize
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Run single-threaded: the tensors here are tiny, and on a busy machine MKL's threaded
-    small GEMMs stall for milliseconds per call (a 4×20 @ 20×20 product took 5 ms on 2 threads
-    under load against 3 µs on one). The previous thread count is restored."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def linear(a: torch.Tensor):
     return lambda x: x @ a.T
 

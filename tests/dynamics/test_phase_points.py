@@ -16,14 +16,6 @@ TASK = CtxDM()
 FIX, M1A, M1B, M2A, M2B, CTX0, CTX1 = range(7)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _bistable_net() -> VanillaRNN:
     """Two self-exciting (0.5), mutually inhibiting (−1) units: with drive d on both, stable
     points (2d, 0) and (0, 2d) and a saddle (2d/3, 2d/3) on the diagonal, its stable manifold.

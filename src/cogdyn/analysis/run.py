@@ -37,7 +37,7 @@ from cogdyn.errors import ConfigError
 from cogdyn.tasks import CtxDM
 from cogdyn.train.eval_run import load_run
 from cogdyn.train.evaluate import evaluate
-from cogdyn.train.loop import _progress  # the training bar's look, shared
+from cogdyn.train.loop import progress_bar  # the training bar's look, shared
 
 ANALYSIS_DIR = "analysis"
 CHECKPOINT_SETS: tuple[str, ...] = ("post", "final", "all")
@@ -127,7 +127,7 @@ def analyze_run(
     tables: dict[str, list[pd.DataFrame]] = {"attractors": [], "fixed_points": [], "basins": []}
     records: list[dict[str, Any]] = []
     done: dict[str, tuple[Any, ...]] = {}
-    with _threads(threads), _progress(_show(progress)) as bar:
+    with _threads(threads), progress_bar(_show(progress)) as bar:
         job = bar.add_task(f"analyze {run_dir.name}", total=len(selected), status="")
         for ck in selected:
             model = final_model if ck.kind == "final" else io.load_model(run_dir / ck.file)

@@ -74,7 +74,8 @@ def log_spaced_updates(limit: int, per_decade: int = 4) -> set[int]:
         k += 1
 
 
-def _progress(enabled: bool):
+def progress_bar(enabled: bool) -> Any:
+    """The rich progress bar of long commands (training, analysis); silent when disabled."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -142,7 +143,7 @@ def run_training(
     last_stats: dict[str, float] = {}
     show = sys.stderr.isatty() if progress is None else progress
 
-    with _progress(show) as bar:
+    with progress_bar(show) as bar:
         job = bar.add_task(
             f"{tc.algo} δ={config.model.delta} seed={tc.seed}", total=tc.max_updates, status=""
         )
