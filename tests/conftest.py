@@ -1,5 +1,7 @@
 """Fixtures shared by the whole test suite."""
 
+import csv
+
 import pytest
 import torch
 
@@ -14,3 +16,17 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def read_metrics():
+    """Rows of a run's metrics.csv without the wall-clock column, for determinism checks."""
+
+    def read(path):
+        with open(path) as fh:
+            rows = list(csv.DictReader(fh))
+        for row in rows:
+            row.pop("wall_s")
+        return rows
+
+    return read

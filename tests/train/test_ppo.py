@@ -285,22 +285,14 @@ def test_update_stats(one_thread):
     assert stats["minibatch_steps"] == 4
 
 
-def _metrics(path):
-    with open(path) as fh:
-        rows = list(csv.DictReader(fh))
-    for r in rows:
-        r.pop("wall_s")
-    return rows
-
-
-def test_train_twice_gives_identical_weights_and_metrics(tmp_path):
+def test_train_twice_gives_identical_weights_and_metrics(tmp_path, read_metrics):
     cfg = run_config_from_dict(TINY)
     s1 = train_ppo(cfg, tmp_path / "a", progress=False)
     s2 = train_ppo(cfg, tmp_path / "b", progress=False)
     w1 = load_file(str(tmp_path / "a/model.safetensors"))
     w2 = load_file(str(tmp_path / "b/model.safetensors"))
     assert all(torch.equal(w1[k], w2[k]) for k in w1)
-    assert _metrics(tmp_path / "a/metrics.csv") == _metrics(tmp_path / "b/metrics.csv")
+    assert read_metrics(tmp_path / "a/metrics.csv") == read_metrics(tmp_path / "b/metrics.csv")
     assert s1["env_steps"] == s2["env_steps"] and s1["accuracy"] == s2["accuracy"]
     assert s1["algo"] == "ppo" and s1["trials"] == 4 * 32
     # config.json holds the whole [ppo] table and rebuilds the same config

@@ -1,6 +1,5 @@
 """Supervised training: determinism, learning, checkpoints, run-directory contents."""
 
-import csv
 import json
 
 import pytest
@@ -23,15 +22,7 @@ TINY = {
 }
 
 
-def _metrics(path):
-    with open(path) as fh:
-        rows = list(csv.DictReader(fh))
-    for r in rows:
-        r.pop("wall_s")
-    return rows
-
-
-def test_train_twice_gives_identical_weights_and_metrics(tmp_path):
+def test_train_twice_gives_identical_weights_and_metrics(tmp_path, read_metrics):
     cfg = run_config_from_dict(TINY)
     s1 = train_supervised(cfg, tmp_path / "a", progress=False)
     s2 = train_supervised(cfg, tmp_path / "b", progress=False)
@@ -41,7 +32,7 @@ def test_train_twice_gives_identical_weights_and_metrics(tmp_path):
     )
     assert w1.keys() == w2.keys()
     assert all(torch.equal(w1[k], w2[k]) for k in w1)
-    assert _metrics(tmp_path / "a/metrics.csv") == _metrics(tmp_path / "b/metrics.csv")
+    assert read_metrics(tmp_path / "a/metrics.csv") == read_metrics(tmp_path / "b/metrics.csv")
     assert s1["accuracy"] == s2["accuracy"] and s1["env_steps"] == s2["env_steps"]
     other = train_supervised(
         run_config_from_dict({**TINY, "train": {**TINY["train"], "seed": 1}}),
