@@ -28,6 +28,7 @@ __all__ = [
     "RunConfig",
     "TaskConfig",
     "TrainConfig",
+    "build_section",
     "load_toml",
     "merge",
     "run_config_from_dict",
@@ -247,8 +248,9 @@ def _task_to_json(task: TaskConfig) -> dict[str, Any]:
     return out
 
 
-def _build(cls: type, section: str, values: Mapping[str, Any]) -> Any:
-    """Build a config dataclass from a mapping; unknown keys and wrong types are ConfigErrors."""
+def build_section(cls: type, section: str, values: Mapping[str, Any]) -> Any:
+    """Build the config dataclass ``cls`` from the table ``[section]``; unknown keys and wrong
+    types are ConfigErrors naming ``section.key``. Integers are accepted for float fields."""
     if not isinstance(values, Mapping):
         raise ConfigError(section, "must be a table")
     names = {f.name: f for f in dataclasses.fields(cls)}
@@ -284,9 +286,9 @@ def run_config_from_dict(data: Mapping[str, Any]) -> RunConfig:
         if not isinstance(v, Mapping):
             raise ConfigError(k, "unknown top-level key; allowed tables: task, model, train, ppo")
     return RunConfig(
-        task=_build(TaskConfig, "task", data.get("task", {})),
-        model=_build(ModelConfig, "model", data.get("model", {})),
-        train=_build(TrainConfig, "train", data.get("train", {})),
+        task=build_section(TaskConfig, "task", data.get("task", {})),
+        model=build_section(ModelConfig, "model", data.get("model", {})),
+        train=build_section(TrainConfig, "train", data.get("train", {})),
         extra=extra,
     )
 

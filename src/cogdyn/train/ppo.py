@@ -55,7 +55,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from cogdyn.config import ConfigError, RunConfig
+from cogdyn.config import ConfigError, RunConfig, build_section
 from cogdyn.models import VanillaRNN
 from cogdyn.models.packed import Packing, run_packed, run_trials
 from cogdyn.tasks import Outcome, TrialBatch
@@ -143,23 +143,7 @@ class PPOConfig:
         """Build from the ``[ppo]`` table; unknown keys and bad values raise ConfigError."""
         if values is None:
             return PPOConfig()
-        if not isinstance(values, Mapping):
-            raise ConfigError("ppo", "must be a table")
-        fields = {f.name: f for f in dataclasses.fields(PPOConfig)}
-        kwargs: dict[str, Any] = {}
-        for key, value in values.items():
-            if key not in fields:
-                raise ConfigError(f"ppo.{key}", f"unknown field; allowed: {', '.join(fields)}")
-            default = getattr(PPOConfig(), key)
-            # TOML and JSON write 1 for 1.0: accept integers for float fields.
-            if (
-                isinstance(default, float)
-                and isinstance(value, int)
-                and not isinstance(value, bool)
-            ):
-                value = float(value)
-            kwargs[key] = value
-        return PPOConfig(**kwargs)
+        return build_section(PPOConfig, "ppo", values)
 
     @staticmethod
     def from_run_config(config: RunConfig) -> PPOConfig:
