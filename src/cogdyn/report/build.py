@@ -1,0 +1,306 @@
+"""``cogdyn report DIR``: the study's report as one self-contained HTML page, built from files only
+(``results.parquet``, ``stats.json``, ``sweep.json`` and the run directories); see
+``docs/report.md``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cogdyn import io
+from cogdyn.report import dyn_figures as dfig
+from cogdyn.report import figures as sfig
+from cogdyn.report import pop_figures as pfig
+from cogdyn.report import run_figures as rfig
+from cogdyn.report.captions import CAPTION
+from cogdyn.report.claims import Evidence, Verdict, evaluate_claims
+from cogdyn.report.data import Run, Sweep, dumps, load_sweep, num, representative, runs
+from cogdyn.report.html import esc, figure, frame_table, missing, page, table, verdict_cell
+from cogdyn.report.style import ALGO_NAME, ALGOS
+
+REPORT_FILE = "report.html"
+SECTIONS = (
+    ("task", "Task and behaviour"),
+    ("attractors", "Attractor maps"),
+    ("portraits", "Phase portraits"),
+    ("populations", "Populations"),
+    ("information", "Information and crystallisation"),
+    ("claims", "Claims"),
+    ("config", "Configuration, versions and commands"),
+)
+"""Section ids and titles, in page order."""
+POP_HOW = "run the population and information analyses (`cogdyn analyze`) on the runs"
+PLOT_HOW = "run `cogdyn plot RUN_DIR` on the representative runs, then rebuild the report"
+
+
+def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write the report of a sweep directory as one HTML file (atomically) and return its path.
+
+    ``out`` defaults to ``DIR/report.html``. Representative networks are, per paradigm, the
+    finished run whose F_QP is nearest its paradigm's median.
+    """
+    sweep = load_sweep(sweep_dir)
+    path = Path(out) if out is not None else sweep.root / REPORT_FILE
+    reps = _representatives(sweep)
+    analyses = [(str(r.row.get("algo")), r.analysis) for r in runs(sweep) if r.analysis]
+    target = _target(sweep)
+    evidence = _evidence(sweep, reps, analyses)
+    verdicts = evaluate_claims(evidence)
+    bodies = {
+        "task": _task(sweep, reps, target),
+        "attractors": _attractors(sweep, reps, analyses),
+        "portraits": _portraits(reps),
+        "populations": _populations(sweep, reps),
+        "information": _information(sweep, reps),
+        "claims": _claims(verdicts),
+        "config": _config(sweep, reps),
+    }
+    counts = {
+        v: sum(x.verdict == v for x in verdicts)
+        for v in ("reproduced", "not reproduced", "not tested")
+    }
+    name = sweep.spec.get("name") or sweep.root.name
+    intro = (
+        f"<p>Sweep <code>{esc(name)}</code>: {len(sweep.done)} finished networks of "
+        f"{len(sweep.results)} cells. Representative networks (F_QP nearest their paradigm's "
+        f"median): {', '.join(esc(r.label) for r in reps) or 'none'}. Claims and targets: "
+        + ", ".join(f"{n} {esc(v)}" for v, n in counts.items())
+        + ".</p>"
+    )
+    html = page(
+        "cogdyn report — RL vs SL dynamics", intro, [(s, t, bodies[s]) for s, t in SECTIONS]
+    )
+    io.atomic_write_bytes(path, html.encode("utf-8"))
+    return path
+
+
+def claims_for(sweep_dir: str | Path) -> list[Verdict]:
+    """The claims table of a sweep directory (what :func:`build_report` prints), without
+    drawing any figure."""
+    sweep = load_sweep(sweep_dir)
+    analyses = [(str(r.row.get("algo")), r.analysis) for r in runs(sweep) if r.analysis]
+    return evaluate_claims(_evidence(sweep, _representatives(sweep), analyses))
+
+
+def _representatives(sweep: Sweep) -> list[Run]:
+    return [r for r in (representative(sweep, a) for a in ALGOS) if r is not None]
+
+
+def _target(sweep: Sweep) -> float:
+    return num((sweep.spec.get("train") or {}).get("target_accuracy")) or 0.95
+
+
+def _evidence(sweep: Sweep, reps: list[Run], analyses: list[tuple[str, Any]]) -> Evidence:
+    return Evidence(
+        results=sweep.results,
+        stats=sweep.stats,
+        analyses=analyses,
+        output_probabilities=[
+            (str(r.row.get("algo")), t)
+            for r in reps
+            if (t := r.table("output_probabilities")) is not None
+        ],
+        target_accuracy=_target(sweep),
+    )
+
+
+def _task(sweep: Sweep, reps: list[Run], target: float) -> str:
+    task_cfg = next((r.json(io.CONFIG_FILE) or {} for r in reps), {}).get("task", {})
+    return "".join(
+        [
+            figure(
+                rfig.fig_trial_structure(task_cfg),
+                CAPTION["trial_structure"],
+                "trial structure",
+                how="no run config.json",
+            ),
+            figure(
+                rfig.fig_output_probabilities(reps),
+                CAPTION["output_probabilities"],
+                "output probabilities over time",
+                how=PLOT_HOW,
+            ),
+            figure(
+                rfig.fig_psychometric(reps),
+                CAPTION["psychometric"],
+                "psychometric curves",
+                how=PLOT_HOW,
+            ),
+            figure(
+                sfig.fig_performance(sweep, target),
+                CAPTION["performance"].format(target=target),
+                "performance RL vs SL",
+                how="no results",
+            ),
+        ]
+    )
+
+
+def _attractors(sweep: Sweep, reps: list[Run], analyses: list[tuple[str, dict[str, Any]]]) -> str:
+    groups = (sweep.stats or {}).get("groups") or []
+    rows = []
+    for g in groups:
+        cells = [g.get("dim_ring"), g.get("coherences"), g.get("delta")]
+        for a in ALGOS:
+            s = g.get(a) or {}
+            cells.append(
+                f"{_f(s.get('frac_qp_mean'))} ± {_f(s.get('frac_qp_sem'))} (n = {s.get('n', '—')})"
+            )
+        mw = g.get("mann_whitney") or {}
+        cells += [_f(mw.get("u")), _f(mw.get("p"))]
+        rows.append(cells)
+    heads = ["dim_ring", "coherences", "δ", *(f"F_QP {ALGO_NAME[a]}" for a in ALGOS), "U", "p"]
+    stats_table = table(rows, heads) if rows else missing("stats.json groups")
+    return "".join(
+        [
+            figure(
+                rfig.fig_attractor_map(reps),
+                CAPTION["attractor_map"],
+                "attractor maps",
+                how="run `cogdyn analyze` on the representative runs",
+            ),
+            figure(
+                sfig.fig_fqp_delta(sweep),
+                CAPTION["fqp_delta"],
+                "F_QP against delta",
+                how="no stats.json",
+            ),
+            stats_table,
+            figure(
+                sfig.fig_qp_by_coherence(analyses),
+                CAPTION["qp_by_coherence"],
+                "F_QP by coherence",
+                how="no run analysis summaries",
+            ),
+            figure(
+                sfig.fig_label_mix(sweep),
+                CAPTION["label_mix"],
+                "attractor label mix",
+                how="no label counts",
+            ),
+            figure(
+                sfig.fig_fqp_performance(sweep),
+                CAPTION["fqp_performance"],
+                "F_QP against performance",
+                how="no results",
+            ),
+        ]
+    )
+
+
+def _portraits(reps: list[Run]) -> str:
+    return "".join(
+        [
+            figure(
+                dfig.fig_phase_portrait(reps),
+                CAPTION["phase_portrait"],
+                "phase portraits",
+                how=PLOT_HOW,
+            ),
+            figure(
+                dfig.fig_basins(reps),
+                CAPTION["basins"],
+                "basins",
+                how="run `cogdyn analyze`",
+            ),
+            figure(
+                dfig.fig_training(reps),
+                CAPTION["training"],
+                "evolution over training",
+                how="run `cogdyn analyze`",
+            ),
+        ]
+    )
+
+
+def _scores(sweep: Sweep, prefixes: tuple[str, ...], what: str) -> str:
+    cols = [c for c in sweep.done.columns if c.startswith(prefixes)]
+    return figure(
+        sfig.fig_metric_strips(sweep, cols),
+        CAPTION["scores"],
+        f"{what} scores ({', '.join(p + '*' for p in prefixes)} columns of results.parquet)",
+        how=POP_HOW,
+    )
+
+
+def _populations(sweep: Sweep, reps: list[Run]) -> str:
+    return "".join(
+        [
+            _scores(sweep, ("balance_index", "robust_"), "balance and robustness"),
+            figure(pfig.fig_group_sizes(reps), CAPTION["group_sizes"], "group sizes", how=POP_HOW),
+            figure(pfig.fig_sorted_weights(reps), CAPTION["weights"], "sorted W", how=POP_HOW),
+            figure(pfig.fig_robustness(reps), CAPTION["robustness"], "robustness", how=POP_HOW),
+        ]
+    )
+
+
+def _information(sweep: Sweep, reps: list[Run]) -> str:
+    return "".join(
+        [
+            _scores(sweep, ("selective_", "fc_", "cryst"), "information"),
+            figure(pfig.fig_selectivity(reps), CAPTION["selectivity"], "selectivity", how=POP_HOW),
+            figure(
+                pfig.fig_crystallisation(reps),
+                CAPTION["crystallisation"],
+                "crystallisation",
+                how=POP_HOW,
+            ),
+        ]
+    )
+
+
+def _claims(verdicts: list[Verdict]) -> str:
+    rows = [
+        [
+            esc(v.key),
+            esc(v.statement),
+            esc(v.measured),
+            verdict_cell(v.verdict),
+            f"<small>{esc(v.rule)}</small>",
+        ]
+        for v in verdicts
+    ]
+    note = (
+        "<p>Verdicts are computed from the data by the rules shown (see <code>docs/report.md"
+        "</code>): all parts tested and true → reproduced; any tested part false → not "
+        "reproduced; evidence missing → not tested.</p>"
+    )
+    return note + table(
+        rows, ["#", "claim / target (PAPER.md)", "measured", "verdict", "rule"], raw=True
+    )
+
+
+def _config(sweep: Sweep, reps: list[Run]) -> str:
+    env = next((e for r in reps if (e := r.json(io.ENV_FILE))), None)
+    failed = (
+        sweep.results[sweep.results.get("status", "done") == "failed"]
+        if "status" in sweep.results
+        else sweep.results.iloc[:0]
+    )
+    root = esc(sweep.root)
+    cmds = [
+        f"cogdyn sweep {esc(sweep.spec.get('name') or 'SWEEP.toml')} --out {root}",
+        f"cogdyn report {root}",
+    ]
+    cmds += [f"cogdyn plot {esc(r.path)}" for r in reps]
+    parts = [
+        "<h3>Commands to rerun</h3><pre>" + "\n".join(cmds) + "</pre>",
+        "<h3>Versions</h3>"
+        + (
+            table([[esc(k), esc(v)] for k, v in env.items()], ["", "value"])
+            if env
+            else missing("env.json")
+        ),
+        "<details><summary>Resolved sweep (sweep.json)</summary><pre>"
+        + esc(dumps(sweep.spec))
+        + "</pre></details>",
+    ]
+    if not failed.empty:
+        cols = [c for c in ("cell", "algo", "delta", "seed", "error") if c in failed]
+        parts.append("<h3>Failed cells</h3>" + frame_table(failed[cols], max_rows=50))
+    return "".join(parts)
+
+
+def _f(x: Any) -> str:
+    v = num(x)
+    return "—" if v is None else f"{v:.3g}"

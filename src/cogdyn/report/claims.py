@@ -1,0 +1,320 @@
+"""The claims table: each claim and reproduction target of the paper (``PAPER.md``), the numbers
+measured, and a verdict — reproduced / not reproduced / not tested — computed from the data by the
+rules below, never written by hand. The rules are listed in ``docs/report.md``; each verdict
+carries its own rule text, which the page prints beside it.
+
+Evidence: ``stats.json`` (per δ × task level Mann–Whitney tests of F_QP RL vs SL, Spearman trends),
+``results.parquet`` (one row per network) and, where a rule needs them, the runs' analysis
+summaries and the representative networks' output probabilities. Missing or null evidence gives
+"not tested", never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cogdyn.report.data import num
+
+ALPHA = 0.05
+"""Significance level of every test."""
+NEAR_ZERO = 0.05
+"""F_QP at or below this counts as "≈ 0"."""
+FP_ONLY = 0.9
+"""A paradigm is "fixed-point only" when ≥ this fraction of its grid points are fixed points."""
+BASIN_AGREEMENT = 0.8
+"""Basins "split the states by choice" when ≥ this fraction of trials reach their choice's point."""
+DECIDED = 0.8
+"""A decision "has formed" when p(correct | respond) in the decision period is ≥ this …"""
+RISE = 0.3
+"""… and ≥ this much above its value at stimulus onset."""
+LABELS = ("fixed_point", "periodic", "quasi_periodic", "chaotic", "divergent", "unresolved")
+
+REPRODUCED, NOT_REPRODUCED, NOT_TESTED = "reproduced", "not reproduced", "not tested"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One row of the claims table."""
+
+    key: str
+    statement: str
+    rule: str
+    measured: str
+    verdict: str
+
+
+@dataclass
+class Evidence:
+    """What the rules look at. ``analyses``: (algo, analysis/summary.json) of every finished run
+    that has one; ``output_probabilities``: (algo, table) of the representative networks."""
+
+    results: pd.DataFrame
+    stats: dict[str, Any] | None = None
+    analyses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    output_probabilities: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    target_accuracy: float = 0.95
+
+    def rows(self, algo: str) -> pd.DataFrame:
+        r = self.results
+        if "status" in r:
+            r = r[r["status"] == "done"]
+        return r[r["algo"] == algo] if "algo" in r else r.iloc[:0]
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    v = num(x)
+    return "—" if v is None else f"{v:.{digits}g}"
+
+
+def _majority(flags: list[bool]) -> bool:
+    return bool(flags) and sum(flags) > len(flags) / 2
+
+
+def _groups(ev: Evidence, test: str = "mann_whitney") -> list[dict[str, Any]]:
+    """Per δ × level groups of stats.json with a defined p of ``test``."""
+    out = []
+    for g in (ev.stats or {}).get("groups", []) or []:
+        p = num((g.get(test) or {}).get("p"))
+        ppo, sl = (
+            num((g.get("ppo") or {}).get("frac_qp_mean")),
+            num((g.get("sl") or {}).get("frac_qp_mean")),
+        )
+        if p is not None and ppo is not None and sl is not None:
+            out.append({"delta": g.get("delta"), "p": p, "ppo": ppo, "sl": sl})
+    return out
+
+
+def _rl_higher(ev: Evidence) -> tuple[bool | None, str]:
+    gs = _groups(ev)
+    if not gs:
+        return None, "no δ group with a Mann–Whitney p (needs ≥ 2 seeds per paradigm)"
+    wins = [g["ppo"] > g["sl"] and g["p"] < ALPHA for g in gs]
+    text = "; ".join(
+        f"δ={g['delta']}: {_fmt(g['ppo'])} vs {_fmt(g['sl'])}, p={_fmt(g['p'], 2)}" for g in gs
+    )
+    return _majority(
+        wins
+    ), f"F_QP RL vs SL — {text} ({sum(wins)}/{len(gs)} groups RL > SL, p < {ALPHA})"
+
+
+def _reached(ev: Evidence) -> tuple[bool | None, str]:
+    parts, ok = [], True
+    for algo in ("ppo", "sl"):
+        r = ev.rows(algo)
+        if r.empty or "reached_criterion" not in r:
+            return None, f"no finished {algo} networks"
+        by = r.groupby("delta")["reached_criterion"] if "delta" in r else None
+        all_delta = bool(by.all().all()) if by is not None else bool(r["reached_criterion"].all())
+        ok &= all_delta
+        upd = r["updates_to_criterion"].median() if "updates_to_criterion" in r else None
+        parts.append(
+            f"{algo}: {int(r['reached_criterion'].sum())}/{len(r)} reached "
+            f"{ev.target_accuracy:.0%}, mean accuracy {_fmt(r['accuracy'].mean())}, "
+            f"median updates to criterion {_fmt(upd)}"
+        )
+    return ok, "; ".join(parts)
+
+
+def _decision_forms(ev: Evidence) -> tuple[bool | None, str]:
+    found = []
+    for algo, t in ev.output_probabilities:
+        cols = [c for c in t.columns if c.startswith("p_") and c != "p_0"]
+        t = t[t["coh_relevant"] != 0]
+        if "choice" in t:
+            correct = np.array([r[f"p_{int(r['choice'])}"] for _, r in t.iterrows()])
+        else:
+            correct = np.where(t["coh_relevant"] > 0, t["p_1"], t.get("p_2", 0))
+        p = pd.Series(correct / t[cols].sum(axis=1).to_numpy(), index=t.index)
+        dec, stim = p[t["period"] == "decision"].mean(), p[t["period"] == "stimulus"]
+        onset = stim[t.loc[stim.index, "step"] == t.loc[stim.index, "step"].min()].mean()
+        found.append((algo, dec, onset, dec >= DECIDED and dec - onset >= RISE))
+    if not found:
+        return None, "no output-probability data (run `cogdyn plot` on the representative runs)"
+    text = "; ".join(
+        f"{a}: p(correct | respond) {_fmt(o, 2)} at stimulus onset → {_fmt(d, 2)} at decision"
+        for a, d, o, _ in found
+    )
+    return all(f[3] for f in found), text
+
+
+def _qp_in_most_rl(ev: Evidence) -> tuple[bool | None, str]:
+    r = ev.rows("ppo")
+    if r.empty or "frac_qp" not in r:
+        return None, "no finished RL networks"
+    pos = int((r["frac_qp"] > 0).sum())
+    return pos > len(
+        r
+    ) / 2, f"{pos}/{len(r)} RL networks have F_QP > 0 (mean {_fmt(r['frac_qp'].mean())})"
+
+
+def _sl_near_zero(ev: Evidence) -> tuple[bool | None, str]:
+    r = ev.rows("sl")
+    if r.empty or "frac_qp" not in r:
+        return None, "no finished SL networks"
+    m = r["frac_qp"].mean()
+    return bool(m <= NEAR_ZERO), f"mean F_QP(SL) = {_fmt(m)} (≈ 0 means ≤ {NEAR_ZERO})"
+
+
+def _sl_fixed_points(ev: Evidence) -> tuple[bool | None, str]:
+    r = ev.rows("sl")
+    cols = [f"n_{k}" for k in LABELS if f"n_{k}" in r]
+    if r.empty or "n_fixed_point" not in cols:
+        return None, "no label counts for SL networks"
+    frac = r["n_fixed_point"] / r[cols].sum(axis=1).replace(0, np.nan)
+    m = frac.mean()
+    return bool(
+        m >= FP_ONLY
+    ), f"SL grid points at a fixed point: {_fmt(m)} (mean over {len(r)} networks)"
+
+
+def _low_coherence(ev: Evidence) -> tuple[bool | None, str]:
+    flags, pooled = [], []
+    for algo, s in ev.analyses:
+        by = s.get("frac_qp_by_abs_coherence") or {}
+        if algo != "ppo" or not by or not any(v for v in by.values()):
+            continue
+        levels = sorted(by, key=float)
+        half = len(levels) // 2
+        low = np.mean([by[k] for k in levels[: max(half, 1)]])
+        high = np.mean([by[k] for k in levels[-max(half, 1) :]])
+        flags.append(bool(low > high))
+        pooled.append(pd.Series(by).rename(float))
+    if not flags:
+        return None, "no RL network with quasi-periodic points and a per-|coherence| census"
+    mean = pd.concat(pooled, axis=1).mean(axis=1).sort_index()
+    text = ", ".join(f"{k:g} %: {v:.2f}" for k, v in mean.items())
+    return _majority(
+        flags
+    ), f"RL F_QP by |relevant coherence| — {text}; low > high in {sum(flags)}/{len(flags)} networks"
+
+
+def _trend(ev: Evidence, algo: str) -> tuple[float | None, float | None, Any]:
+    t = ((ev.stats or {}).get("delta_trend") or {}).get(algo) or {}
+    return num(t.get("rho")), num(t.get("p")), t.get("n")
+
+
+def _rl_rises(ev: Evidence) -> tuple[bool | None, str]:
+    rho, p, n = _trend(ev, "ppo")
+    if rho is None or p is None:
+        return None, "no Spearman trend of F_QP(RL) with δ (needs ≥ 2 δ values)"
+    return rho > 0 and p < ALPHA, f"Spearman ρ(δ, F_QP) RL = {_fmt(rho)}, p = {_fmt(p, 2)}, n = {n}"
+
+
+def _sl_flat(ev: Evidence) -> tuple[bool | None, str]:
+    means = [
+        num((g.get("sl") or {}).get("frac_qp_mean"))
+        for g in (ev.stats or {}).get("groups", []) or []
+    ]
+    means = [m for m in means if m is not None]
+    if not means:
+        return None, "no SL groups in stats.json"
+    return max(
+        means
+    ) <= NEAR_ZERO, f"SL F_QP per δ group: max {_fmt(max(means))} (≈ 0 means ≤ {NEAR_ZERO})"
+
+
+def _fixed_points_per_choice(ev: Evidence) -> tuple[bool | None, str]:
+    r = pd.concat([ev.rows("ppo"), ev.rows("sl")])
+    if r.empty or "stable_fp_per_choice" not in r:
+        return None, "no fixed-point analysis"
+    has = r["stable_fp_per_choice"].astype(bool)
+    agree = [num(s.get("basin_choice_agreement")) for _, s in ev.analyses]
+    agree = [a for a in agree if a is not None]
+    ok = bool(has.mean() > 0.5) and (not agree or float(np.mean(agree)) >= BASIN_AGREEMENT)
+    per = ", ".join(
+        f"{a}: {int(ev.rows(a)['stable_fp_per_choice'].astype(bool).sum())}/{len(ev.rows(a))}"
+        for a in ("ppo", "sl")
+    )
+    text = f"networks with a stable decision point per choice — {per}"
+    if agree:
+        text += (
+            f"; mean basin–choice agreement {_fmt(np.mean(agree), 2)} (rule: ≥ {BASIN_AGREEMENT})"
+        )
+    return ok, text
+
+
+def _combine(*parts: tuple[bool | None, str]) -> tuple[str, str]:
+    """All parts tested and true: reproduced; any tested part false: not reproduced; else not
+    tested."""
+    text = "; ".join(t for _, t in parts)
+    if any(ok is False for ok, _ in parts):
+        return NOT_REPRODUCED, text
+    if any(ok is None for ok, _ in parts):
+        return NOT_TESTED, text
+    return REPRODUCED, text
+
+
+def evaluate_claims(ev: Evidence) -> list[Verdict]:
+    """Every claim (1–9) and target (1–10) of PAPER.md with its measured numbers and verdict."""
+    from cogdyn.report.claims_more import (
+        balance_rules,
+        information_rules,
+        performance_rules,
+        training_rules,
+    )
+    from cogdyn.report.claims_text import CLAIMS, RULES, TARGETS
+
+    reached, rl_higher, decision = _reached(ev), _rl_higher(ev), _decision_forms(ev)
+    most_rl, sl_zero, low_c = _qp_in_most_rl(ev), _sl_near_zero(ev), _low_coherence(ev)
+    rises, flat, fps = _rl_rises(ev), _sl_flat(ev), _fixed_points_per_choice(ev)
+    sl_fp = _sl_fixed_points(ev)
+    perf, train, bal, info = (
+        performance_rules(ev),
+        training_rules(ev),
+        balance_rules(ev),
+        information_rules(ev),
+    )
+    different = _different(ev)
+    hybrid = _hybrid(ev)
+    parts: dict[str, tuple[tuple[bool | None, str], ...]] = {
+        "claim 1": (reached, different),
+        "claim 2": (hybrid, low_c),
+        "claim 3": (sl_fp, sl_zero),
+        "claim 4": (rl_higher,),
+        "claim 5": (rises,),
+        "claim 6": perf,
+        "claim 7": bal,
+        "claim 8": (train,),
+        "claim 9": info[:1],
+        "target 1": (reached,),
+        "target 2": (decision,),
+        "target 3": (most_rl, sl_zero, rl_higher),
+        "target 4": (low_c,),
+        "target 5": (rises, flat),
+        "target 6": (fps,),
+        "target 7": (train,),
+        "target 8": perf,
+        "target 9": bal,
+        "target 10": info,
+    }
+    texts = {
+        **{f"claim {i + 1}": c for i, c in enumerate(CLAIMS)},
+        **{f"target {i + 1}": t for i, t in enumerate(TARGETS)},
+    }
+    out = []
+    for key, ps in parts.items():
+        verdict, measured = _combine(*ps)
+        out.append(Verdict(key, texts[key], RULES[key], measured, verdict))
+    return out
+
+
+def _different(ev: Evidence) -> tuple[bool | None, str]:
+    gs = _groups(ev)
+    if not gs:
+        return None, "no δ group with a Mann–Whitney p"
+    sig = [g["p"] < ALPHA for g in gs]
+    return _majority(sig), f"F_QP differs (p < {ALPHA}) in {sum(sig)}/{len(gs)} δ groups"
+
+
+def _hybrid(ev: Evidence) -> tuple[bool | None, str]:
+    r = ev.rows("ppo")
+    if r.empty or "stable_fp_per_choice" not in r or "frac_qp" not in r:
+        return None, "no RL fixed-point and census numbers"
+    both = r["stable_fp_per_choice"].astype(bool) & (r["frac_qp"] > 0)
+    return bool(
+        both.mean() > 0.5
+    ), f"{int(both.sum())}/{len(r)} RL networks have both a stable point per choice and F_QP > 0"

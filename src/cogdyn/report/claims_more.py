@@ -1,0 +1,163 @@
+"""Claims-table rules for performance, training, populations and information (claims 6–9,
+targets 7–10); the rest and the table itself are in :mod:`cogdyn.report.claims`. Each rule
+returns (True / False / None for "not tested", the numbers measured)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from cogdyn.report.claims import ALPHA, LABELS, Evidence, _fmt, _majority
+from cogdyn.report.data import num
+
+Part = tuple[bool | None, str]
+
+
+def _spearman(
+    x: pd.Series | list[float], y: pd.Series | list[float]
+) -> tuple[float | None, float | None]:
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 3 or np.ptp(x[keep]) == 0 or np.ptp(y[keep]) == 0:
+        return None, None
+    res = sps.spearmanr(x[keep], y[keep])
+    return num(res.statistic), num(res.pvalue)
+
+
+def performance_rules(ev: Evidence) -> tuple[Part, Part]:
+    """(F_QP(RL) correlates with performance, more strongly for the harder task level)."""
+    perf = ((ev.stats or {}).get("performance") or {}).get("ppo") or {}
+    acc, upd = perf.get("accuracy") or {}, perf.get("updates_to_criterion") or {}
+    ra, pa, ru, pu = (
+        num(acc.get("rho")),
+        num(acc.get("p")),
+        num(upd.get("rho")),
+        num(upd.get("p")),
+    )
+    if (ra is None or pa is None) and (ru is None or pu is None):
+        first: Part = (None, "no correlation of F_QP(RL) with performance in stats.json")
+    else:
+        ok = (ra is not None and pa is not None and ra > 0 and pa < ALPHA) or (
+            ru is not None and pu is not None and ru < 0 and pu < ALPHA
+        )
+        first = (
+            ok,
+            f"RL: ρ(F_QP, accuracy) = {_fmt(ra)} (p = {_fmt(pa, 2)}), "
+            f"ρ(F_QP, updates to criterion) = {_fmt(ru)} (p = {_fmt(pu, 2)})",
+        )
+    r = ev.rows("ppo")
+    levels = []
+    if not r.empty and {"frac_qp", "accuracy"} <= set(r.columns):
+        keys = [k for k in ("dim_ring", "coherences") if k in r]
+        for key, g in r.groupby(keys) if keys else []:
+            rho, _ = _spearman(g["frac_qp"], g["accuracy"])
+            if rho is not None:
+                key = key if isinstance(key, tuple) else (key,)
+                levels.append((_hardness(dict(zip(keys, key, strict=True))), key, rho))
+    if len(levels) < 2:
+        return first, (
+            None,
+            "task-complexity dependence: fewer than two task levels with a correlation",
+        )
+    levels.sort(key=lambda t: t[0])
+    text = ", ".join(f"{k}: ρ = {_fmt(rho)}" for _, k, rho in levels)
+    return first, (
+        abs(levels[-1][2]) > abs(levels[0][2]),
+        f"RL ρ(F_QP, accuracy) easiest → hardest level: {text}",
+    )
+
+
+def _hardness(level: dict) -> tuple[float, float]:
+    """Order of task levels: more choices is harder, then weaker mean coherence."""
+    cohs = [float(c) for c in str(level.get("coherences", "")).split(",") if c.strip()]
+    return float(level.get("dim_ring", 2)), -float(np.mean(cohs)) if cohs else 0.0
+
+
+def _label_fractions(census: dict) -> np.ndarray:
+    counts = census.get("label_counts") or {}
+    v = np.array([float(counts.get(k, 0)) for k in LABELS])
+    return v / v.sum() if v.sum() > 0 else v
+
+
+def training_rules(ev: Evidence) -> Part:
+    """Accuracy and the attractor census co-evolve over training checkpoints."""
+    flags, rhos = [], []
+    for _, s in ev.analyses:
+        recs = [
+            c for c in s.get("checkpoints") or [] if c.get("kind") != "final" and c.get("census")
+        ]
+        if sum(c["kind"] in ("init", "log") for c in recs) < 2 or len(recs) < 4:
+            continue
+        init = next((c for c in recs if c["kind"] == "init"), recs[0])
+        base = _label_fractions(init["census"])
+        change = [0.5 * np.abs(_label_fractions(c["census"]) - base).sum() for c in recs]
+        rho, _ = _spearman([c["accuracy"] for c in recs], change)
+        if rho is not None:
+            rhos.append(rho)
+            flags.append(rho > 0)
+    if not flags:
+        return (
+            None,
+            "no run analysed over its training checkpoints (`cogdyn analyze --checkpoints all`)",
+        )
+    return _majority(flags), (
+        f"ρ(accuracy, census change from init) > 0 in {sum(flags)}/{len(flags)} "
+        f"networks (median ρ = {_fmt(np.median(rhos))})"
+    )
+
+
+def _mw(a: pd.Series, b: pd.Series) -> float | None:
+    a, b = a.dropna(), b.dropna()
+    if len(a) < 2 or len(b) < 2:
+        return None
+    return num(sps.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
+def balance_rules(ev: Evidence) -> tuple[Part, Part]:
+    """(RL populations more balanced than SL, balance goes with robustness)."""
+    rl, sl = ev.rows("ppo"), ev.rows("sl")
+    if "balance_index" not in rl or rl.empty or sl.empty:
+        return (None, "balance index not computed"), (None, "robustness not computed")
+    p = _mw(rl["balance_index"], sl["balance_index"])
+    m_rl, m_sl = rl["balance_index"].mean(), sl["balance_index"].mean()
+    first: Part = (
+        None if p is None else bool(m_rl > m_sl and p < ALPHA),
+        f"balance index B RL {_fmt(m_rl)} vs SL {_fmt(m_sl)}, Mann–Whitney p = {_fmt(p, 2)}",
+    )
+    both = pd.concat([rl, sl])
+    robust = [c for c in both.columns if c.startswith("robust_")]
+    rhos = {c: _spearman(both["balance_index"], both[c])[0] for c in robust}
+    rhos = {c: r for c, r in rhos.items() if r is not None}
+    if not rhos:
+        return first, (None, "robustness scores not computed")
+    text = ", ".join(f"ρ(B, {c}) = {_fmt(r)}" for c, r in rhos.items())
+    return first, (_majority([r > 0 for r in rhos.values()]), text)
+
+
+def information_rules(ev: Evidence) -> tuple[Part, Part]:
+    """(selective-unit fractions differ between RL and SL, decision information crystallises)."""
+    rl, sl = ev.rows("ppo"), ev.rows("sl")
+    cols = [c for c in rl.columns if c.startswith("selective_")] if not rl.empty else []
+    tests = {c: _mw(rl[c], sl[c]) for c in cols if c in sl}
+    tests = {c: p for c, p in tests.items() if p is not None}
+    if not tests:
+        first: Part = (None, "information measures not computed")
+    else:  # Bonferroni over the measures
+        sig = [c for c, p in tests.items() if p < ALPHA / len(tests)]
+        text = ", ".join(
+            f"{c}: RL {_fmt(rl[c].mean())} vs SL {_fmt(sl[c].mean())} (p = {_fmt(p, 2)})"
+            for c, p in tests.items()
+        )
+        first = (bool(sig), f"{text}; {len(sig)}/{len(tests)} differ at p < {ALPHA}/{len(tests)}")
+    both = pd.concat([rl, sl])
+    cryst = [c for c in both.columns if c.startswith("cryst")]
+    if not cryst:
+        return first, (None, "crystallisation not computed")
+    col = cryst[0]
+    finite = both[col].map(lambda v: num(v) is not None)
+    return first, (
+        bool(finite.mean() > 0.5),
+        f"{col} defined for {int(finite.sum())}/{len(both)} networks "
+        f"(median {_fmt(both[col].median())})",
+    )

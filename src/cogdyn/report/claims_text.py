@@ -1,0 +1,88 @@
+"""The paper's claims and reproduction targets (``reference/PAPER.md``, shortened) and the rule
+that decides each verdict, as printed in the claims table."""
+
+from __future__ import annotations
+
+CLAIMS: tuple[str, ...] = (
+    "RL and SL on the same task and architecture reach similar performance but different "
+    "computational solutions.",
+    "RL networks develop hybrid attractor architectures: stable fixed points hold the decision, "
+    "quasi-periodic attractors integrate evidence, mostly at low coherence.",
+    "SL networks converge almost exclusively to fixed-point-only solutions.",
+    "The fraction of quasi-periodic attractors over the coherence space, F_QP, is higher under RL.",
+    "F_QP grows with the initialisation width δ under RL.",
+    "F_QP correlates with performance gains, more strongly as task complexity grows.",
+    "RL sculpts functionally balanced populations (G_s, G_+, G_−, G_a), which improves robustness; "
+    "SL populations are heterogeneous.",
+    "The hybrid architecture is built progressively during training (progressive sculpting).",
+    "Information processing (unit–task mutual information, functional connectivity) differs "
+    "between RL and SL.",
+)
+
+TARGETS: tuple[str, ...] = (
+    "Both paradigms reach ≥ 95 % at every δ studied; steps/trials to criterion recorded.",
+    "Output probabilities over a trial show the decision forming (Fig. 1c).",
+    "F_QP(RL) > 0 for most RL networks; F_QP(SL) ≈ 0; the difference is significant across seeds.",
+    "Quasi-periodic points concentrate at low |coherence|.",
+    "F_QP(RL) rises with δ; F_QP(SL) stays near 0 across δ.",
+    "Delay/decision inputs give ≥ 2 stable fixed points (one per choice) whose basins split the "
+    "end-of-stimulus states by choice.",
+    "Over training checkpoints, accuracy and the attractor census co-evolve.",
+    "F_QP correlates with performance, more strongly for harder tasks.",
+    "RL populations are more balanced than SL ones; balance goes with robustness.",
+    "MI and functional connectivity differ between RL and SL; decision information crystallises.",
+)
+
+_T1 = "every finished network of both paradigms reached the accuracy criterion, at every δ"
+_MW = (
+    "in a majority of δ × task groups of stats.json with a Mann–Whitney p, mean F_QP(RL) > "
+    "mean F_QP(SL) and p < 0.05"
+)
+_LOWC = (
+    "in a majority of RL networks with QP points, mean F_QP over the lower half of |relevant "
+    "coherence| levels > over the upper half"
+)
+_TREND = "Spearman ρ(δ, F_QP(RL)) > 0 with p < 0.05 (stats.json delta_trend)"
+_PERF = (
+    "RL: ρ(F_QP, accuracy) > 0 or ρ(F_QP, updates to criterion) < 0 with p < 0.05 (stats.json "
+    "performance); and |ρ(F_QP, accuracy)| of the hardest task level (more choices, then weaker "
+    "coherences) > that of the easiest (results.parquet, ≥ 2 levels)"
+)
+_TRAIN = (
+    "in a majority of runs analysed over ≥ 2 pre-criterion checkpoints, Spearman ρ between "
+    "checkpoint accuracy and the census's total-variation distance from the untrained one > 0"
+)
+_BAL = (
+    "mean balance index B(RL) > B(SL) with Mann–Whitney p < 0.05, and ρ(B, robust_*) > 0 for a "
+    "majority of the robustness scores"
+)
+_INFO = "some selective_* fraction differs RL vs SL (Mann–Whitney, Bonferroni over measures)"
+
+RULES: dict[str, str] = {
+    "claim 1": f"{_T1}; and F_QP differs RL vs SL (p < 0.05) in a majority of δ groups",
+    "claim 2": "a majority of RL networks have a stable decision point per choice and F_QP > 0; "
+    f"and {_LOWC}",
+    "claim 3": "≥ 90 % of SL grid points are fixed points (mean over networks) and mean "
+    "F_QP(SL) ≤ 0.05",
+    "claim 4": _MW,
+    "claim 5": _TREND,
+    "claim 6": _PERF,
+    "claim 7": _BAL,
+    "claim 8": _TRAIN,
+    "claim 9": _INFO,
+    "target 1": _T1,
+    "target 2": "for each representative network, mean p(correct | respond) in the decision "
+    "period ≥ 0.8 and ≥ 0.3 above its value at stimulus onset",
+    "target 3": f"more than half of RL networks have F_QP > 0; mean F_QP(SL) ≤ 0.05; and {_MW}",
+    "target 4": _LOWC,
+    "target 5": f"{_TREND}; and every δ group's mean F_QP(SL) ≤ 0.05",
+    "target 6": "more than half of the networks have a stable decision-input point per choice, "
+    "and (where measured) mean basin–choice agreement ≥ 0.8",
+    "target 7": _TRAIN,
+    "target 8": _PERF,
+    "target 9": _BAL,
+    "target 10": f"{_INFO}; and a crystallisation time (cryst* column) is defined for a majority "
+    "of networks",
+}
+"""Verdict rules. Every rule: all of its parts tested and true → reproduced; any tested part
+false → not reproduced; otherwise (evidence missing or null) → not tested."""
