@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cogdyn.analysis import run_summary, select_checkpoints
+from cogdyn.analysis import analyze_run, run_summary, select_checkpoints
 from cogdyn.cli import main
 from cogdyn.dynamics.census import CENSUS_COLUMNS, CensusOptions
 from cogdyn.dynamics.classify import LABELS
+from cogdyn.errors import ConfigError
 
 TINY = ["--hidden", "16", "--max-updates", "6", "--threads", "1", "--no-progress"]
 GRID = 3
@@ -94,6 +95,70 @@ def test_analyze_writes_tables_and_summary(analysed) -> None:
 
     # The printed headline names the numbers and the files.
     assert "F_QP" in printed and str(out / "summary.json") in printed
+
+
+POPULATION_TABLES = ("populations", "robustness", "information", "crystallisation")
+
+
+def test_analyze_writes_population_tables_and_headlines(analysed) -> None:
+    run = analysed[0]
+    out = run / "analysis"
+    for name in POPULATION_TABLES:
+        frame = pd.read_parquet(out / f"{name}.parquet")
+        assert not frame.isna().any().any(), name
+        assert list(frame.columns[:4]) == ["checkpoint", "kind", "update", "accuracy"]
+        assert set(frame["kind"].astype(str)) <= {"init", "final"}, name
+    units = pd.read_parquet(out / "populations.parquet")
+    assert len(units) == 2 * 16  # checkpoints × units
+    assert set(units["group"]) <= {"G+", "G-", "Ga", "Gs"}
+    for _, part in units.groupby("checkpoint"):
+        assert sorted(part["sort_position"]) == list(range(16))
+    info = pd.read_parquet(out / "information.parquet")
+    assert set(info["variable"]) == {
+        "context", "correct_choice", "coh_mod1", "coh_mod2", "network_choice"
+    }  # fmt: skip
+    assert len(info) == 2 * 4 * 5 * 16  # checkpoints × periods × variables × units
+    training = pd.read_parquet(out / "crystallisation_training.parquet")
+    assert training["checkpoint"].tolist() == ["update_0000000", "final"]
+    assert training["turnover"].isna().tolist() == [True, False]
+
+    s = json.loads((out / "summary.json").read_text())
+    json.dumps(s, allow_nan=False)
+    for key in (
+        "balance_index",
+        "group_sizes",
+        "robustness",
+        "selective_fraction",
+        "fc_density",
+        "fc_modularity",
+        "crystallisation_step",
+        "group_turnover",
+        "attractor_phase",
+    ):
+        assert key in s, key
+    assert s["balance_index"]["n"] == 1 and 0 <= s["balance_index"]["mean"] <= 1
+    assert sum(s["group_sizes"].values()) == 16
+    assert set(s["robustness"]) >= {"ablate_random", "weight_noise", "state_noise"}
+    assert s["group_turnover"]["n"] == 0  # one headline checkpoint: no pair
+    final = s["checkpoints"][-1]["populations"]
+    assert final["turnover"] is not None and s["checkpoints"][0]["populations"]["turnover"] is None
+    assert s["attractor_phase"] in ("decision", "delay", "trial_mean")
+    assert s["options"]["populations"]["n_shuffles"] == 100
+    for name in (*POPULATION_TABLES, "crystallisation_training"):
+        assert name in s["files"]
+
+
+def test_analyze_without_populations(analysed, tmp_path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(analysed[0], run, ignore=shutil.ignore_patterns("analysis"))
+    grid = CensusOptions(grid=3, extra_starts=0)
+    s = analyze_run(run, checkpoints="final", census=grid, populations=False, progress=False)
+    assert "balance_index" not in s and s["options"]["populations"] is None
+    assert sorted(p.name for p in (run / "analysis").iterdir()) == [
+        "attractors.parquet", "basins.parquet", "fixed_points.parquet", "summary.json"
+    ]  # fmt: skip
+    with pytest.raises(ConfigError, match=r"analyze\.population_options"):
+        analyze_run(run, checkpoints="final", census=grid, population_options={"fdr": 0.1})
 
 
 def test_analyze_final_only_other_phase(analysed, tmp_path) -> None:
@@ -206,3 +271,39 @@ def test_run_summary_statistics_over_post_criterion_checkpoints() -> None:
     assert s["headline_over"] == "post_criterion"
     json.dumps(s, allow_nan=False)  # JSON-ready, no NaN
     assert np.isfinite(s["frac_divergent"])
+
+
+def _with_populations(record: dict, balance: float, step: int | None, turnover) -> dict:
+    record["populations"] = {
+        "attractor_phase": "delay",
+        "balance_index": balance,
+        "group_sizes": {"G+": 2, "G-": 2, "Ga": 1, "Gs": 5},
+        "group_weights": {"G+": {"G+": 0.1, "G-": None}},
+        "robustness": {"ablate_random": 0.5, "weight_noise": 0.8},
+        "selective_fraction": {"context": 0.5},
+        "fc": {"density": 0.2, "modularity": None, "degree_mean": 3.0},
+        "crystallisation_step": step,
+        "crystallisation_ms": None if step is None else 100.0 * step,
+        "decoder_max_accuracy": 0.9,
+        "turnover": turnover,
+    }
+    return record
+
+
+def test_run_summary_population_headlines() -> None:
+    records = [
+        _with_populations(_record("init", 0.5, 0.5, False), 0.2, None, None),
+        _with_populations(_record("criterion", 0.2, 0.4, True), 0.6, 3, 0.9),
+        _with_populations(_record("post_criterion", 0.4, None, False), 1.0, None, 0.1),
+        _with_populations(_record("final", 0.4, None, False), 1.0, None, 0.0),
+    ]
+    s = run_summary(records, FAKE, CensusOptions(grid=3))
+    assert s["balance_index"]["mean"] == pytest.approx(0.8) and s["balance_index"]["n"] == 2
+    assert s["balance_index"]["untrained"] == 0.2 and s["balance_index"]["final"] == 1.0
+    assert s["crystallisation_step"] == {"mean": 3.0, "std": 0.0, "min": 3.0, "max": 3.0, "n": 1}
+    assert s["fc_modularity"]["n"] == 0 and s["fc_modularity"]["mean"] is None
+    # Turnover between consecutive headline checkpoints: only the post-criterion one's.
+    assert s["group_turnover"]["n"] == 1 and s["group_turnover"]["mean"] == 0.1
+    assert s["group_sizes"]["Gs"] == 5.0 and s["robustness"]["weight_noise"] == 0.8
+    assert s["attractor_phases"] == {"delay": 2}
+    json.dumps(s, allow_nan=False)

@@ -13,6 +13,18 @@ checkpoint) are analysed once. Files written to ``RUN_DIR/analysis/``:
 * ``basins.parquet`` — trial counts per checkpoint × phase × context × correct choice ×
   network choice × basin choice (which stable point the end-of-stimulus state flows to);
 * ``summary.json`` — headline numbers (:func:`~cogdyn.analysis.summary.run_summary`).
+
+With ``populations`` (default on; :mod:`cogdyn.populations`, ``docs/populations.md``), also:
+
+* ``populations.parquet`` — one row per checkpoint × unit: its group (pooled and per context),
+  place in the group-sorted order of W, activity in each decision attractor, functional
+  connectivity degree and community;
+* ``robustness.parquet`` — accuracy per checkpoint × damage kind × level × draw;
+* ``information.parquet`` — MI per checkpoint × period × task variable × unit, p and BH q values;
+* ``crystallisation.parquet`` — choice decoding and unit–choice MI per checkpoint × alignment ×
+  step within the trial;
+* ``crystallisation_training.parquet`` — one row per checkpoint over training: accuracy, census,
+  stable fixed points, group sizes, balance and group turnover.
 """
 
 from __future__ import annotations
@@ -34,6 +46,8 @@ from cogdyn.analysis.summary import POST_KINDS, run_summary
 from cogdyn.dynamics.census import CensusOptions, attractor_census, census_summary
 from cogdyn.dynamics.phase_points import phase_fixed_points, phase_points_summary
 from cogdyn.errors import ConfigError
+from cogdyn.populations import PopulationOptions, analyze_populations
+from cogdyn.populations.crystallisation import training_trajectory
 from cogdyn.tasks import CtxDM
 from cogdyn.train.eval_run import load_run
 from cogdyn.train.evaluate import evaluate
@@ -90,6 +104,8 @@ def analyze_run(
     seed: int = 0,
     threads: int | None = None,
     progress: bool | None = None,
+    populations: bool = True,
+    population_options: PopulationOptions | None = None,
 ) -> dict[str, Any]:
     """Census and fixed points of the selected checkpoints of a run; writes ``analysis/``.
 
@@ -102,6 +118,9 @@ def analyze_run(
         seed: seed of those trials.
         threads: torch threads while analysing (restored afterwards); default unchanged.
         progress: show a progress bar (default: when stderr is a terminal).
+        populations: also run the population analyses (groups, robustness, information,
+            crystallisation) on every selected checkpoint, on the same trials.
+        population_options: their options (default :class:`PopulationOptions`()).
 
     Returns:
         The summary also written to ``analysis/summary.json``, with ``files`` added.
@@ -120,11 +139,18 @@ def analyze_run(
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ConfigError("analyze.threads", f"must be an integer ≥ 1, got {threads!r}")
     opts = census or CensusOptions()
+    if population_options is not None and not isinstance(population_options, PopulationOptions):
+        raise ConfigError("analyze.population_options", "must be a PopulationOptions")
+    pop_opts = population_options or PopulationOptions()
     task = CtxDM(config.task)
     batch = task.sample(n_trials, torch.Generator().manual_seed(seed))
     start = time.perf_counter()
 
-    tables: dict[str, list[pd.DataFrame]] = {"attractors": [], "fixed_points": [], "basins": []}
+    names = ["attractors", "fixed_points", "basins"]
+    if populations:
+        names += ["populations", "robustness", "information", "crystallisation"]
+    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
+    trajectory: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
     done: dict[str, tuple[Any, ...]] = {}
     with _threads(threads), progress_bar(_show(progress)) as bar:
@@ -141,18 +167,44 @@ def analyze_run(
                 points = phase_fixed_points(model, task, batch, network_choice=choice)
                 numbers = census_summary(attractors)
                 fp_numbers = phase_points_summary(points, task.config.dim_ring)
-                done[key] = (attractors, points, numbers, fp_numbers)
-            attractors, points, numbers, fp_numbers = done[key]
-            records.append({**_meta(ck), "census": numbers, "fixed_points": fp_numbers})
+                pops = None
+                if populations:
+                    bar.update(job, status=f"{ck.name}: populations")
+                    pops = analyze_populations(model, task, batch, choice, points, pop_opts, seed)
+                done[key] = (attractors, points, numbers, fp_numbers, pops)
+            attractors, points, numbers, fp_numbers, pops = done[key]
+            record = {**_meta(ck), "census": numbers, "fixed_points": fp_numbers}
             tables["attractors"].append(_tag(attractors, ck))
             tables["fixed_points"].append(_tag(points.points, ck))
             tables["basins"].append(_tag(_basin_counts(points.trials), ck))
+            if pops is not None:
+                record["populations"] = dict(pops.numbers)
+                tables["populations"].append(_tag(pops.units, ck))
+                tables["robustness"].append(_tag(pops.robustness, ck))
+                tables["information"].append(_tag(pops.information, ck))
+                tables["crystallisation"].append(_tag(pops.crystallisation, ck))
+                trajectory.append(
+                    {
+                        **record,
+                        "labels": pops.groups.labels,
+                        "group_names": pops.groups.names,
+                        "attractor_phase": pops.groups.attractor_phase,
+                        "balance_index": pops.numbers["balance_index"],
+                    }
+                )
+            records.append(record)
             bar.update(job, advance=1, status=f"{ck.name}: F_QP {numbers['frac_qp']:.3f}")
 
     out = run_dir / ANALYSIS_DIR
     files = {name: out / f"{name}.parquet" for name in tables}
     for name, parts in tables.items():
         io.atomic_write_bytes(files[name], pd.concat(parts, ignore_index=True).to_parquet())
+    if populations:
+        over_training = training_trajectory(trajectory)
+        for record, turnover in zip(records, over_training["turnover"], strict=True):
+            record["populations"]["turnover"] = None if pd.isna(turnover) else float(turnover)
+        files["crystallisation_training"] = out / "crystallisation_training.parquet"
+        io.atomic_write_bytes(files["crystallisation_training"], over_training.to_parquet())
     summary = run_summary(records, train_summary, opts)
     summary.update(
         run_dir=str(run_dir),
@@ -161,6 +213,7 @@ def analyze_run(
             "checkpoints": checkpoints,
             "n_trials": n_trials,
             "seed": seed,
+            "populations": pop_opts.to_json() if populations else None,
         },
         wall_s=round(time.perf_counter() - start, 2),
         files={**{k: str(v) for k, v in files.items()}, "summary": str(out / "summary.json")},

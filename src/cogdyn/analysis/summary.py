@@ -41,6 +41,71 @@ def _mean_dicts(dicts: list[dict[str, Any]]) -> dict[str, float]:
     return {k: float(np.mean([d[k] for d in dicts if d.get(k) is not None])) for k in keys}
 
 
+def _head_values(head: list[dict[str, Any]], key: str) -> list[float]:
+    """The non-None population number ``key`` of each headline record."""
+    return [r["populations"][key] for r in head if r["populations"].get(key) is not None]
+
+
+def population_summary(records: list[dict[str, Any]], head: list[dict[str, Any]]) -> dict[str, Any]:
+    """Headline numbers of the population analyses (records with a ``populations`` entry,
+    :func:`~cogdyn.populations.checkpoint.analyze_populations`'s ``numbers`` plus ``turnover``,
+    the group turnover since the previous analysed checkpoint, None for the first).
+
+    Statistics are over the headline checkpoints ``head``; ``group_turnover`` over the turnovers
+    between consecutive headline checkpoints (all but the first headline record's)."""
+    final = next((r for r in records if r["kind"] == "final"), records[-1])["populations"]
+    init = next((r for r in records if r["kind"] == "init"), None)
+    pops = [r["populations"] for r in head]
+
+    def mean_of(key: str) -> dict[str, float]:
+        return _mean_dicts([p[key] for p in pops])
+
+    return {
+        "attractor_phase": final["attractor_phase"],
+        "attractor_phases": {
+            ph: sum(p["attractor_phase"] == ph for p in pops)
+            for ph in dict.fromkeys(p["attractor_phase"] for p in pops)
+        },
+        "balance_index": {
+            **stats(_head_values(head, "balance_index")),
+            "untrained": init["populations"]["balance_index"] if init else None,
+            "final": final["balance_index"],
+            "per_checkpoint": [
+                {
+                    "checkpoint": r["checkpoint"],
+                    "kind": r["kind"],
+                    "balance_index": r["populations"]["balance_index"],
+                }
+                for r in head
+            ],
+        },
+        "group_sizes": mean_of("group_sizes"),
+        "group_sizes_final": final["group_sizes"],
+        "group_weights_final": final["group_weights"],
+        "robustness": mean_of("robustness"),
+        "selective_fraction": mean_of("selective_fraction"),
+        "fc_density": stats([p["fc"]["density"] for p in pops]),
+        "fc_modularity": stats(
+            [p["fc"]["modularity"] for p in pops if p["fc"]["modularity"] is not None]
+        ),
+        "fc_degree_mean": stats([p["fc"]["degree_mean"] for p in pops]),
+        "crystallisation_step": stats(_head_values(head, "crystallisation_step")),
+        "crystallisation_ms": stats(_head_values(head, "crystallisation_ms")),
+        "decoder_max_accuracy": stats(_head_values(head, "decoder_max_accuracy")),
+        "group_turnover": {
+            **stats(_head_values(head[1:], "turnover")),
+            "per_checkpoint": [
+                {
+                    "checkpoint": r["checkpoint"],
+                    "kind": r["kind"],
+                    "turnover": r["populations"]["turnover"],
+                }
+                for r in records
+            ],
+        },
+    }
+
+
 def run_summary(
     records: list[dict[str, Any]], train_summary: dict[str, Any], options: CensusOptions
 ) -> dict[str, Any]:
@@ -111,5 +176,6 @@ def run_summary(
             "n_grid_points": final["census"]["n_grid_points"],
             "n_starts": options.n_starts,
         },
+        **(population_summary(records, head) if "populations" in final else {}),
         "checkpoints": records,
     }
