@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/cogdyn quickstart --out runs/quickstart
+	$(BIN)/cogdyn reproduce --preset quick --out runs/quick
 
 test: $(STAMP)
 	$(BIN)/ruff check .

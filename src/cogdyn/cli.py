@@ -19,6 +19,7 @@ from cogdyn.config import (
     merge,
     run_config_from_dict,
 )
+from cogdyn.train.run import train
 
 
 class UsageError(Exception):
@@ -60,19 +61,6 @@ def build_run_config(args: argparse.Namespace) -> RunConfig:
     """Config file (if any) with command-line flags on top, validated."""
     base = load_toml(args.config) if args.config else {}
     return run_config_from_dict(merge(base, _train_overrides(args)))
-
-
-def train(config: RunConfig, out: Path, *, progress: bool | None = None) -> dict[str, Any]:
-    """Train with the configured algorithm into ``out``."""
-    if config.train.algo == "sl":
-        from cogdyn.train.supervised import train_supervised
-
-        return train_supervised(config, out, progress=progress)
-    try:
-        from cogdyn.train.ppo import train_ppo
-    except ImportError:
-        raise ConfigError("train.algo", "ppo is not available in this build; use sl") from None
-    return train_ppo(config, out, progress=progress)
 
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
@@ -146,14 +134,23 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from cogdyn.analysis import analyze_run
     from cogdyn.dynamics.census import CensusOptions
+    from cogdyn.populations.options import PopulationOptions
 
     census = CensusOptions(grid=args.grid, phase=args.phase, extra_starts=args.starts)
+    population = PopulationOptions(
+        activity_threshold=args.activity_threshold,
+        n_shuffles=args.shuffles,
+        robustness_draws=args.robustness_draws,
+        fc_period=args.fc_period,
+    )
     summary = analyze_run(
         Path(args.run_dir),
         checkpoints=args.checkpoints,
         census=census,
         threads=args.threads,
         progress=None if args.progress else False,
+        populations=args.populations,
+        population_options=population,
     )
     _print_analysis(summary)
     return 0
@@ -191,8 +188,24 @@ def _print_analysis(s: dict[str, Any]) -> None:
             f"one per choice: {'yes' if fp['stable_per_choice'] else 'no'}; "
             f"basin = network's choice in {_fmt(fp['basin_choice_agreement'])} of trials"
         )
+    if s.get("balance_index"):
+        _print_populations(s)
     for name, path in s["files"].items():
         print(f"{name}: {path}")
+
+
+def _print_populations(s: dict[str, Any]) -> None:
+    sizes = ", ".join(f"{k} {v:.1f}" for k, v in (s.get("group_sizes") or {}).items())
+    print(
+        f"populations ({s.get('attractor_phase')} attractors): balance index "
+        f"{_fmt(s['balance_index'].get('mean'))}; mean group sizes {sizes}"
+    )
+    robust = ", ".join(f"{k} {_fmt(v)}" for k, v in (s.get("robustness") or {}).items())
+    print(f"robustness (AUC): {robust}")
+    selective = ", ".join(f"{k} {_fmt(v)}" for k, v in (s.get("selective_fraction") or {}).items())
+    print(f"selective units: {selective}")
+    cryst = s.get("crystallisation_ms") or {}
+    print(f"decision information saturates {_fmt(cryst.get('mean'))} ms after stimulus onset")
 
 
 def _odd_grid(text: str) -> int:
@@ -286,6 +299,38 @@ def make_parser() -> argparse.ArgumentParser:
         default="post",
         help="post: init + post-criterion + final (default); final; all",
     )
+    p.add_argument(
+        "--no-populations",
+        dest="populations",
+        action="store_false",
+        help="skip the population analyses (groups, robustness, information, crystallisation)",
+    )
+    p.add_argument(
+        "--activity-threshold",
+        type=float,
+        default=0.05,
+        help="a unit is active in an attractor above this fraction of the largest activity "
+        "(default 0.05)",
+    )
+    p.add_argument(
+        "--shuffles",
+        type=_positive_int,
+        default=100,
+        help="circular shuffles per MI significance test (default 100)",
+    )
+    p.add_argument(
+        "--robustness-draws",
+        type=_positive_int,
+        default=3,
+        help="random draws per damage level (default 3)",
+    )
+    p.add_argument(
+        "--fc-period",
+        choices=["fixation", "stimulus", "delay", "decision"],
+        default="delay",
+        help="period whose per-trial mean activity the functional connectivity uses "
+        "(default delay)",
+    )
     p.add_argument("--threads", type=_positive_int, help="torch threads (default: unchanged)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=_cmd_analyze)
@@ -294,6 +339,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/quickstart", help="run directory (replaced)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.set_defaults(func=_cmd_quickstart)
+
+    from cogdyn.cli_study import add_study_commands
+
+    add_study_commands(sub, _positive_int)
     return parser
 
 

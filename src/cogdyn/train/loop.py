@@ -13,6 +13,7 @@ model. Each is evaluated on the held-out trials and its accuracy stored in its J
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -24,10 +25,15 @@ import numpy as np
 import torch
 
 from cogdyn import io
-from cogdyn.config import RunConfig
+from cogdyn.config import ConfigError, RunConfig
 from cogdyn.models import VanillaRNN
 from cogdyn.tasks import CtxDM
 from cogdyn.train.evaluate import evaluate
+from cogdyn.train.resume import clear_resume, load_resume, save_resume
+
+
+class TrainingDiverged(RuntimeError):
+    """Training produced a non-finite loss (the run is recorded as failed, not saved as done)."""
 
 
 class Updater(Protocol):
@@ -56,8 +62,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        from cogdyn.config import ConfigError
-
         raise ConfigError("train.device", "cuda requested but no CUDA device is available")
     return torch.device(name)
 
@@ -74,14 +78,16 @@ def log_spaced_updates(limit: int, per_decade: int = 4) -> set[int]:
         k += 1
 
 
-def progress_bar(enabled: bool) -> Any:
-    """The rich progress bar of long commands (training, analysis); silent when disabled."""
+def progress_bar(enabled: bool, *, eta: bool = False) -> Any:
+    """The rich progress bar of long commands (training, analysis, sweeps); silent when
+    disabled. ``eta`` adds the estimated time remaining."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
         Progress,
         TextColumn,
         TimeElapsedColumn,
+        TimeRemainingColumn,
     )
 
     return Progress(
@@ -89,6 +95,7 @@ def progress_bar(enabled: bool) -> Any:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        *([TextColumn("ETA"), TimeRemainingColumn()] if eta else []),
         TextColumn("{task.fields[status]}"),
         disable=not enabled,
         transient=False,
@@ -101,8 +108,14 @@ def run_training(
     make_updater: Callable[[VanillaRNN, CtxDM, torch.Generator, torch.device], Updater],
     *,
     progress: bool | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
-    """Train one network into ``out_dir`` and return its summary (also in ``summary.json``)."""
+    """Train one network into ``out_dir`` and return its summary (also in ``summary.json``).
+
+    With ``resume``, a run interrupted in ``out_dir`` (same config) continues from its last
+    evaluation (:mod:`cogdyn.train.resume`) and ends exactly as an uninterrupted run would.
+    A non-finite loss stops training with :class:`TrainingDiverged`.
+    """
     tc = config.train
     task = CtxDM(config.task)
     task.check_target(tc.target_accuracy)
@@ -112,6 +125,9 @@ def run_training(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    same = json.loads(json.dumps(config.to_json()))
+    if resume and (out / io.CONFIG_FILE).is_file() and io.read_json(out / io.CONFIG_FILE) != same:
+        raise ConfigError("resume", f"{out} holds a run with a different config")
     io.write_json(out / io.CONFIG_FILE, config.to_json())
     io.write_json(out / io.ENV_FILE, io.environment_info(str(device)))
 
@@ -136,10 +152,16 @@ def run_training(
     totals = {"trials": 0, "env_steps": 0}
     reached_at: dict[str, Any] | None = None
     post_done = 0
-    accuracy = evaluate(model, task, eval_batch).accuracy
-    checkpoint("init", 0, accuracy)
-    start = time.perf_counter()
-    update = 0
+    update, elapsed = 0, 0.0
+    book = load_resume(out, model, updater) if resume else None
+    if book is None:
+        accuracy = evaluate(model, task, eval_batch).accuracy
+        checkpoint("init", 0, accuracy)
+    else:
+        update, elapsed, rows = book["update"], book["wall_s"], book["rows"]
+        totals, reached_at, post_done = book["totals"], book["reached_at"], book["post_done"]
+        checkpoints.extend(book["checkpoints"])
+    start = time.perf_counter() - elapsed
     last_stats: dict[str, float] = {}
     show = sys.stderr.isatty() if progress is None else progress
 
@@ -147,9 +169,12 @@ def run_training(
         job = bar.add_task(
             f"{tc.algo} δ={config.model.delta} seed={tc.seed}", total=tc.max_updates, status=""
         )
+        bar.update(job, completed=update)
         while update < tc.max_updates:
             last_stats = updater.update()
             update += 1
+            if not np.isfinite(last_stats.get("loss", 0.0)):
+                raise TrainingDiverged(f"non-finite loss at update {update}")
             totals["trials"] += int(last_stats["trials"])
             totals["env_steps"] += int(last_stats["env_steps"])
             is_eval = update % tc.eval_every == 0 or update == tc.max_updates
@@ -190,6 +215,10 @@ def run_training(
             bar.update(job, advance=1, status=status)
             if reached_at is not None and post_done >= tc.post_criterion_evals:
                 break
+            if is_eval:
+                book = {"update": update, "wall_s": wall, "rows": rows, "totals": totals}
+                book.update(reached_at=reached_at, post_done=post_done, checkpoints=checkpoints)
+                save_resume(out, model, updater, book)
 
     wall = time.perf_counter() - start
     final = evaluate(model, task, eval_batch)
@@ -225,4 +254,5 @@ def run_training(
         "checkpoints": checkpoints,
     }
     io.write_json(out / io.SUMMARY_FILE, summary)
+    clear_resume(out)
     return summary

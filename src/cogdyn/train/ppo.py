@@ -433,7 +433,11 @@ class PPOUpdater:
 
 
 def train_ppo(
-    config: RunConfig, out_dir: str | Path, *, progress: bool | None = None
+    config: RunConfig,
+    out_dir: str | Path,
+    *,
+    progress: bool | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Train one network with PPO into ``out_dir``; returns the summary (as ``summary.json``).
 
@@ -450,6 +454,7 @@ def train_ppo(
             model, task, gen, device, ppo, lr=config.train.lr
         ),
         progress=progress,
+        resume=resume,
     )
 
 

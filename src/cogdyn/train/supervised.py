@@ -67,7 +67,11 @@ class SupervisedUpdater:
 
 
 def train_supervised(
-    config: RunConfig, out_dir: str | Path, *, progress: bool | None = None
+    config: RunConfig,
+    out_dir: str | Path,
+    *,
+    progress: bool | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Train one network by supervised learning into ``out_dir``; returns the summary."""
     return run_training(
@@ -75,4 +79,5 @@ def train_supervised(
         out_dir,
         lambda model, task, gen, device: SupervisedUpdater(model, task, gen, device, config),
         progress=progress,
+        resume=resume,
     )

@@ -1,0 +1,167 @@
+"""The study commands of the CLI: ``sweep``, ``results``, ``reproduce``, ``report``, ``plot``.
+
+Kept apart from :mod:`cogdyn.cli` (single runs) so each file stays short; both stay thin: they
+parse, validate and call one library function per command.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+EXECUTOR_CHOICES = ("local", "ray")
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def _ms(entry: dict[str, Any]) -> str:
+    """mean ± SEM (n)."""
+    sem = f" ± {_fmt(entry['sem'])}" if entry.get("sem") is not None else ""
+    return f"{_fmt(entry['mean'])}{sem} (n={entry['n']})"
+
+
+def print_stats(stats: dict[str, Any]) -> None:
+    """The headline statistics of a sweep, as a few readable lines."""
+    print(f"cells: {stats['n_done']} done, {stats['n_failed']} failed of {stats['n_cells']}")
+    for g in stats["groups"]:
+        level = f"dim_ring {g.get('dim_ring')}, coherences {g.get('coherences')}"
+        mw = g["mann_whitney"]
+        print(
+            f"δ={g['delta']:g} ({level}): F_QP ppo {_ms(g['ppo']['frac_qp'])} vs "
+            f"sl {_ms(g['sl']['frac_qp'])}; Mann–Whitney p={_fmt(mw['p'])}; "
+            f"untrained ppo {_fmt(g['ppo']['frac_qp_untrained']['mean'])} "
+            f"sl {_fmt(g['sl']['frac_qp_untrained']['mean'])}"
+        )
+    for t in stats["delta_trend"]:
+        r = t["frac_qp"]
+        print(f"F_QP vs δ ({t['algo']}): Spearman ρ={_fmt(r['rho'])}, p={_fmt(r['p'])}, n={r['n']}")
+    for p in stats["performance"]:
+        parts = ", ".join(
+            f"{m} ρ={_fmt(p[m]['rho'])} (p={_fmt(p[m]['p'])})"
+            for m in ("accuracy", "updates_to_criterion")
+        )
+        print(f"F_QP vs performance ({p['algo']}): {parts}")
+
+
+def _sweep_and_report(args: argparse.Namespace, source: str, out: Path) -> int:
+    from cogdyn.experiments.spec import load_sweep
+    from cogdyn.experiments.sweep import run_sweep
+
+    sweep = load_sweep(source)
+    print(f"sweep {sweep.name}: {len(sweep.cells)} cells → {out}")
+    _, stats = run_sweep(
+        sweep,
+        out,
+        workers=args.workers,
+        executor=args.executor,
+        address=args.address,
+        retry_failed=args.retry_failed,
+        progress=None if args.progress else False,
+    )
+    print_stats(stats)
+    print(f"results: {out / 'results.parquet'}\nstats: {out / 'stats.json'}")
+    return 0 if stats["n_failed"] == 0 else 1
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    return _sweep_and_report(args, args.sweep, Path(args.out))
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    out = Path(args.out or f"runs/{args.preset}")
+    rc = _sweep_and_report(args, args.preset, out)
+    try:
+        from cogdyn.report import build_report
+    except ImportError:
+        print("report: not available in this build (statistics above)")
+        return rc
+    print(f"report: {build_report(out)}")
+    return rc
+
+
+def _cmd_results(args: argparse.Namespace) -> int:
+    from cogdyn.experiments.results import format_table, read_results
+
+    frame = read_results(Path(args.sweep_dir))
+    if args.format == "csv":
+        print(frame.to_csv(index=False), end="")
+    elif args.format == "json":
+        print(frame.to_json(orient="records", indent=1))
+    else:
+        print(format_table(frame))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from cogdyn.report import build_report
+
+    print(f"report: {build_report(Path(args.sweep_dir), out=args.out)}")
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from cogdyn.errors import ConfigError
+    from cogdyn.report import plot_run
+
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    allowed = ("png", "svg", "pdf")
+    if not formats or any(f not in allowed for f in formats):
+        raise ConfigError("--format", f"must be a comma list of {', '.join(allowed)}")
+    for path in plot_run(Path(args.run_dir), out_dir=args.out, formats=formats):
+        print(path)
+    return 0
+
+
+def _executor_flags(p: argparse.ArgumentParser, positive_int: Any) -> None:
+    p.add_argument(
+        "--workers", type=positive_int, help="cells run at once (default: cores / threads)"
+    )
+    p.add_argument(
+        "--executor", choices=EXECUTOR_CHOICES, default="local", help="local (default) or ray"
+    )
+    p.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
+    p.add_argument(
+        "--no-retry",
+        dest="retry_failed",
+        action="store_false",
+        help="on a rerun, leave failed cells as they are (default: run them again)",
+    )
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def add_study_commands(sub: Any, positive_int: Any) -> None:
+    """Register the study commands on the CLI's sub-parsers."""
+    p = sub.add_parser(
+        "sweep", help="train and analyse every cell of a sweep file or preset (quick, paper)"
+    )
+    p.add_argument("sweep", help="a sweep TOML file, or a preset name: quick, paper")
+    p.add_argument("--out", required=True, help="sweep directory (a rerun resumes it)")
+    _executor_flags(p, positive_int)
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("results", help="print the results table of a sweep")
+    p.add_argument("sweep_dir", help="a directory written by `cogdyn sweep`")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=_cmd_results)
+
+    p = sub.add_parser(
+        "reproduce", help="the main job: a preset sweep, its statistics and the report"
+    )
+    p.add_argument("--preset", choices=["quick", "paper"], default="quick")
+    p.add_argument("--out", help="sweep directory (default runs/PRESET)")
+    _executor_flags(p, positive_int)
+    p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser("report", help="the study's HTML report from a sweep directory")
+    p.add_argument("sweep_dir", help="a directory written by `cogdyn sweep`")
+    p.add_argument("--out", help="HTML file (default SWEEP_DIR/report.html)")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("plot", help="per-network figures of a run directory (PNG and SVG)")
+    p.add_argument("run_dir", help="a run directory written by `cogdyn train`")
+    p.add_argument("--out", help="figure directory (default RUN_DIR/figures)")
+    p.add_argument("--format", default="png,svg", help="comma list of png, svg, pdf")
+    p.set_defaults(func=_cmd_plot)

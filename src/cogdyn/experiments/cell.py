@@ -1,0 +1,127 @@
+"""One cell of a sweep: train (resuming an interrupted run), analyse, record the outcome.
+
+The cell's record is ``DIR/cells/<cell>.json``, beside its run directory rather than in it, so
+a cell whose directory cannot even be created still gets one: ``status`` ``done`` or
+``failed`` (with the stage and the reason). Training resumes from its last evaluation
+(:mod:`cogdyn.train.resume`); an analysis that did not finish is redone. An exclusive lock on
+``DIR/runs/<cell>/.lock`` keeps two processes (a rerun and an orphaned worker) from working on
+the same cell at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from cogdyn import io
+from cogdyn.experiments.spec import Cell, Sweep
+
+RUNS_DIR = "runs"
+RECORDS_DIR = "cells"
+LOCK_FILE = ".lock"
+DONE, FAILED = "done", "failed"
+FIGURE_DATA = "analysis/figdata/meta.json"
+"""Written last by :func:`cogdyn.report.write_figure_data`: its presence means the data are."""
+
+
+class CellBusy(RuntimeError):
+    """Another process holds the cell's lock."""
+
+
+def run_dir(sweep_dir: str | Path, cell_id: str) -> Path:
+    return Path(sweep_dir) / RUNS_DIR / cell_id
+
+
+def record_path(sweep_dir: str | Path, cell_id: str) -> Path:
+    return Path(sweep_dir) / RECORDS_DIR / f"{cell_id}.json"
+
+
+def read_record(sweep_dir: str | Path, cell_id: str) -> dict[str, Any] | None:
+    """The cell's record, or None when the cell has not ended."""
+    path = record_path(sweep_dir, cell_id)
+    return io.read_json(path) if path.is_file() else None
+
+
+def write_failure(sweep_dir: str | Path, cell: Cell, stage: str, reason: str) -> dict[str, Any]:
+    """Record a failed cell (also used by executors when a worker dies without a record)."""
+    record = {"cell": cell.id, "params": cell.params, "status": FAILED, "stage": stage}
+    record["error"] = reason
+    io.write_json(record_path(sweep_dir, cell.id), record)
+    return record
+
+
+def run_cell(sweep_dir: str | Path, sweep: Sweep, cell_id: str) -> dict[str, Any]:
+    """Train and analyse one cell into ``DIR/runs/<cell>``; returns its record.
+
+    Never raises for a failure of the cell itself (exception, NaN loss): that is recorded as
+    ``failed`` with its reason. Raises :class:`CellBusy` when another process works on it.
+    """
+    cell = sweep.cell(cell_id)
+    out = run_dir(sweep_dir, cell.id)
+    stage = "setup"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        return write_failure(sweep_dir, cell, stage, f"{type(e).__name__}: {e}")
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CellBusy(f"cell {cell.id} is being run by another process") from None
+        os.ftruncate(lock, 0)
+        os.write(lock, f"{os.getpid()}\n".encode())
+        record = read_record(sweep_dir, cell.id)
+        if record is not None and record.get("status") == DONE:
+            return record
+        return _train_and_analyse(sweep_dir, sweep, cell, out)
+    finally:
+        os.close(lock)  # releases the lock
+
+
+def _train_and_analyse(
+    sweep_dir: str | Path, sweep: Sweep, cell: Cell, out: Path
+) -> dict[str, Any]:
+    stage = "train"
+    timings: dict[str, float] = {}
+    try:
+        if not (out / io.SUMMARY_FILE).is_file():
+            from cogdyn.train.run import train
+
+            start = time.perf_counter()
+            train(cell.run_config(), out, progress=False, resume=True)
+            timings["train_s"] = round(time.perf_counter() - start, 3)
+        stage = "analyze"
+        if not (out / "analysis" / io.SUMMARY_FILE).is_file():
+            from cogdyn.analysis.run import analyze_run
+
+            spec = sweep.analysis
+            start = time.perf_counter()
+            analyze_run(
+                out,
+                checkpoints=spec.checkpoints,
+                census=spec.census,
+                n_trials=spec.n_trials,
+                threads=sweep.threads,
+                progress=False,
+                populations=spec.populations,
+                population_options=spec.population,
+            )
+            timings["analysis_s"] = round(time.perf_counter() - start, 3)
+        stage = "figures"
+        if sweep.analysis.figures and not (out / FIGURE_DATA).is_file():
+            from cogdyn.report import write_figure_data
+
+            write_figure_data(out)
+    except Exception as e:  # a failing cell is recorded; the sweep goes on
+        detail = traceback.format_exc(limit=-3).strip().splitlines()
+        where = detail[-3].strip() if len(detail) >= 3 else ""
+        reason = f"{type(e).__name__}: {e}" + (f" ({where})" if where else "")
+        return write_failure(sweep_dir, cell, stage, reason)
+    record = {"cell": cell.id, "params": cell.params, "status": DONE, "error": "", **timings}
+    io.write_json(record_path(sweep_dir, cell.id), record)
+    return record

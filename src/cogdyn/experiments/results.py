@@ -1,0 +1,204 @@
+"""The results table of a sweep: ``DIR/results.parquet``, one row per cell, in grid order.
+
+Columns: the swept parameters (``algo``, ``delta``, ``seed``, ``dim_ring``, ``coherences`` as
+text such as ``"5,15,50"``, and ``sigma`` when swept), ``status`` (``done``, ``failed`` or
+``pending``), ``stage`` and ``error`` of a failure, ``run_dir`` (relative to DIR), the training
+outcome and the analysis headline numbers (:data:`TRAIN_COLUMNS`, :data:`ANALYSIS_COLUMNS`;
+missing values are NaN only where a cell has no such number, e.g. a failed cell or a run that
+never reached the criterion). :data:`TIMING_COLUMNS` are the only ones that differ between two
+runs of the same sweep.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cogdyn import io
+from cogdyn.experiments.cell import RUNS_DIR, read_record
+from cogdyn.experiments.spec import Sweep
+
+RESULTS_FILE = "results.parquet"
+TRAIN_COLUMNS: tuple[str, ...] = (
+    "accuracy",
+    "reached_criterion",
+    "updates",
+    "trials",
+    "env_steps",
+    "wall_s",
+    "updates_to_criterion",
+    "trials_to_criterion",
+    "env_steps_to_criterion",
+    "mean_return",
+)
+LABELS: tuple[str, ...] = (
+    "fixed_point",
+    "periodic",
+    "quasi_periodic",
+    "chaotic",
+    "divergent",
+    "unresolved",
+)
+ANALYSIS_COLUMNS: tuple[str, ...] = (
+    "frac_qp",
+    "frac_qp_std",
+    "frac_qp_min",
+    "frac_qp_max",
+    "n_checkpoints",
+    "frac_qp_bounded",
+    "frac_qp_untrained",
+    "frac_qp_final",
+    "frac_qp_ctx0",
+    "frac_qp_ctx1",
+    "frac_divergent",
+    *(f"n_{label}" for label in LABELS),
+    "stable_fp_per_choice",
+    "frac_ckpt_fp_per_choice_delay",
+    "frac_ckpt_fp_per_choice_decision",
+    "analysis_s",
+)
+TIMING_COLUMNS: tuple[str, ...] = ("wall_s", "analysis_s")
+POPULATION_KEYS: dict[str, str] = {
+    "balance_index": "balance_index",
+    "group_sizes": "group",
+    "robustness": "robust",
+    "selective_fraction": "selective",
+    "fc_density": "fc_density",
+    "fc_modularity": "fc_modularity",
+    "fc_degree_mean": "fc_degree_mean",
+    "crystallisation_ms": "crystallisation_ms",
+    "decoder_max_accuracy": "decoder_max_accuracy",
+    "group_turnover": "group_turnover",
+}
+"""Headline numbers of the population analyses (analysis summary key → column or column
+prefix), copied when the analysis summary has them: a stats dict gives its mean, a dict of
+numbers one column per entry (``robust_ablate_random``, ``selective_context``, ...)."""
+
+
+def _num(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _train_row(summary: dict[str, Any]) -> dict[str, Any]:
+    row = {k: _num(summary.get(k)) for k in TRAIN_COLUMNS if k != "reached_criterion"}
+    row["reached_criterion"] = bool(summary.get("reached_criterion", False))
+    return row
+
+
+def _analysis_row(summary: dict[str, Any]) -> dict[str, Any]:
+    fq = summary.get("frac_qp", {})
+    by_ctx = summary.get("frac_qp_by_context", {})
+    counts = summary.get("label_counts_mean", {})
+    row: dict[str, Any] = {
+        "frac_qp": _num(fq.get("mean")),
+        "frac_qp_std": _num(fq.get("std")),
+        "frac_qp_min": _num(fq.get("min")),
+        "frac_qp_max": _num(fq.get("max")),
+        "n_checkpoints": _num(fq.get("n")),
+        "frac_qp_bounded": _num(summary.get("frac_qp_bounded", {}).get("mean")),
+        "frac_qp_untrained": _num(summary.get("frac_qp_untrained")),
+        "frac_qp_final": _num(summary.get("frac_qp_final")),
+        "frac_qp_ctx0": _num(by_ctx.get("0")),
+        "frac_qp_ctx1": _num(by_ctx.get("1")),
+        "frac_divergent": _num(summary.get("frac_divergent")),
+        **{f"n_{label}": _num(counts.get(label)) for label in LABELS},
+        "stable_fp_per_choice": bool(summary.get("stable_fp_per_choice") or False),
+        "analysis_s": _num(summary.get("wall_s")),
+    }
+    per_choice = summary.get("frac_checkpoints_stable_fp_per_choice", {})
+    for phase in ("delay", "decision"):
+        row[f"frac_ckpt_fp_per_choice_{phase}"] = _num(per_choice.get(phase))
+    for key, column in POPULATION_KEYS.items():
+        if key in summary:
+            row.update(_flatten(column, summary[key]))
+    return row
+
+
+def _flatten(key: str, value: Any) -> dict[str, float]:
+    """Numbers of a (nested) summary entry as columns: ``mean`` stands for a stats dict."""
+    if isinstance(value, bool | int | float) or value is None:
+        return {key: _num(value)}
+    if isinstance(value, dict):
+        if "mean" in value and "std" in value:
+            return {key: _num(value["mean"])}
+        out: dict[str, float] = {}
+        for k, v in value.items():
+            out.update(_flatten(f"{key}_{k}", v))
+        return out
+    return {}
+
+
+def collect_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
+    """One row per cell from the files of its run directory (pending cells included)."""
+    sweep_dir = Path(sweep_dir)
+    rows = []
+    for cell in sweep.cells:
+        params = dict(cell.params)
+        params["coherences"] = ",".join(f"{c:g}" for c in params["coherences"])
+        row: dict[str, Any] = {"cell": cell.id, **params}
+        record = read_record(sweep_dir, cell.id)
+        row["status"] = record["status"] if record else "pending"
+        row["stage"] = record.get("stage", "") if record else ""
+        row["error"] = record.get("error", "") if record else ""
+        row["run_dir"] = f"{RUNS_DIR}/{cell.id}"
+        rd = sweep_dir / RUNS_DIR / cell.id
+        if (rd / io.SUMMARY_FILE).is_file():
+            row.update(_train_row(io.read_json(rd / io.SUMMARY_FILE)))
+        if (rd / "analysis" / io.SUMMARY_FILE).is_file():
+            row.update(_analysis_row(io.read_json(rd / "analysis" / io.SUMMARY_FILE)))
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    for col in (*TRAIN_COLUMNS, *ANALYSIS_COLUMNS):
+        if col not in frame:
+            frame[col] = False if col in ("reached_criterion", "stable_fp_per_choice") else np.nan
+    return frame
+
+
+def write_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
+    """Collect and atomically write ``DIR/results.parquet``."""
+    frame = collect_results(sweep_dir, sweep)
+    io.atomic_write_bytes(Path(sweep_dir) / RESULTS_FILE, frame.to_parquet(index=False))
+    return frame
+
+
+def read_results(sweep_dir: str | Path) -> pd.DataFrame:
+    path = Path(sweep_dir) / RESULTS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{sweep_dir} has no {RESULTS_FILE}: run `cogdyn sweep` first")
+    return pd.read_parquet(path)
+
+
+SHOWN = (
+    "cell",
+    "status",
+    "accuracy",
+    "updates_to_criterion",
+    "wall_s",
+    "frac_qp",
+    "frac_qp_std",
+    "frac_qp_bounded",
+    "frac_qp_untrained",
+    "n_divergent",
+    "error",
+)
+
+
+def format_table(frame: pd.DataFrame) -> str:
+    """A readable plain-text table of the main columns."""
+    cols = [c for c in SHOWN if c in frame]
+    view = frame[cols].copy()
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return "—" if math.isnan(v) else f"{v:.3f}" if abs(v) < 100 else f"{v:.0f}"
+        return str(v)
+
+    cells = [[fmt(v) for v in row] for row in view.itertuples(index=False)]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(line.rstrip() for line in lines)

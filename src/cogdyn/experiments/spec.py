@@ -1,0 +1,308 @@
+"""Sweep files: a grid of runs (paradigm × δ × seed × task settings) with shared settings.
+
+A sweep file is TOML::
+
+    name = "quick"
+    [grid]                      # every combination is one cell (one run directory)
+    algo = ["sl", "ppo"]
+    delta = [0.05, 0.1, 0.2]
+    seed = [0, 1, 2, 3, 4]
+    dim_ring = [2]              # optional; task complexity
+    coherences = [[5, 15, 50]]  # optional; each entry is one coherence set
+    [task] / [model] / [train] / [ppo]   # shared run settings, as in `cogdyn train --config`
+    [analysis]                  # `cogdyn analyze` settings for every cell
+    checkpoints = "post"
+    [analysis.census]           # CensusOptions fields
+    [analysis.classify]         # ClassifyOptions fields
+    [execution]
+    threads = 1                 # torch threads per cell
+
+Everything is validated when the file is loaded: every cell's run config is built, so a bad
+value fails before any work starts, with one line naming the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cogdyn.config import RunConfig, build_section, load_toml, merge, run_config_from_dict
+from cogdyn.dynamics.census import CensusOptions
+from cogdyn.dynamics.classify import ClassifyOptions
+from cogdyn.errors import ConfigError
+from cogdyn.populations.options import PopulationOptions
+from cogdyn.tasks import CtxDM
+
+PRESETS: tuple[str, ...] = ("quick", "paper")
+"""Sweep files shipped with cogdyn (``cogdyn/experiments/presets/NAME.toml``)."""
+AXES: dict[str, tuple[str, str]] = {
+    "algo": ("train", "algo"),
+    "delta": ("model", "delta"),
+    "seed": ("train", "seed"),
+    "dim_ring": ("task", "dim_ring"),
+    "coherences": ("task", "coherences"),
+    "sigma": ("task", "sigma"),
+}
+"""Grid axes and the config field each one sets."""
+REQUIRED_AXES: tuple[str, ...] = ("algo", "delta", "seed")
+TOP_LEVEL: tuple[str, ...] = (
+    "name",
+    "description",
+    "grid",
+    "task",
+    "model",
+    "train",
+    "ppo",
+    "analysis",
+    "execution",
+)
+CHECKPOINT_SETS: tuple[str, ...] = ("post", "final", "all")
+
+
+@dataclass(frozen=True)
+class AnalysisSpec:
+    """What ``cogdyn analyze`` does for every cell."""
+
+    checkpoints: str = "post"
+    n_trials: int = 500
+    census: CensusOptions = dataclasses.field(default_factory=CensusOptions)
+    populations: bool = True
+    population: PopulationOptions = dataclasses.field(default_factory=PopulationOptions)
+    figures: bool = True
+    """Cache the per-network figure data of the report (``cogdyn plot``) after the analysis."""
+
+    def to_json(self) -> dict[str, Any]:
+        census = self.census.to_json()
+        classify = census.pop("classify")
+        return {
+            "checkpoints": self.checkpoints,
+            "n_trials": self.n_trials,
+            "census": census,
+            "classify": classify,
+            "populations": self.populations,
+            "population": dataclasses.asdict(self.population),
+            "figures": self.figures,
+        }
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of a sweep: its id (also its directory name under ``runs/``), the swept values
+    and the complete run config as nested tables."""
+
+    id: str
+    params: dict[str, Any]
+    config: dict[str, Any]
+
+    def run_config(self) -> RunConfig:
+        return run_config_from_dict(self.config)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep: cells in grid order, the analysis and the execution settings."""
+
+    name: str
+    description: str
+    grid: dict[str, list[Any]]
+    cells: tuple[Cell, ...]
+    analysis: AnalysisSpec
+    threads: int
+    source: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The resolved sweep, as written to ``DIR/sweep.json``."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "grid": self.grid,
+            "analysis": self.analysis.to_json(),
+            "threads": self.threads,
+            "cells": [{"cell": c.id, "params": c.params, "config": c.config} for c in self.cells],
+            "source": self.source,
+        }
+
+    def cell(self, cell_id: str) -> Cell:
+        for c in self.cells:
+            if c.id == cell_id:
+                return c
+        raise KeyError(f"no cell {cell_id!r} in sweep {self.name!r}")
+
+
+def preset_path(name: str) -> Path:
+    """The TOML file of a shipped preset."""
+    if name not in PRESETS:
+        raise ConfigError("preset", f"must be one of {', '.join(PRESETS)}, got {name!r}")
+    return Path(str(resources.files("cogdyn.experiments") / "presets" / f"{name}.toml"))
+
+
+def load_sweep(file_or_preset: str | Path) -> Sweep:
+    """Load and validate a sweep from a TOML file or a preset name (``quick``, ``paper``)."""
+    text = str(file_or_preset)
+    path = preset_path(text) if text in PRESETS and not Path(text).exists() else Path(text)
+    if not path.is_file():
+        raise ConfigError(
+            "sweep", f"no such file or preset: {text} (presets: {', '.join(PRESETS)})"
+        )
+    return sweep_from_dict(load_toml(path), default_name=path.stem)
+
+
+def sweep_from_dict(data: Mapping[str, Any], default_name: str = "sweep") -> Sweep:
+    """Validate the tables of a sweep file and expand its grid into cells."""
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise ConfigError(key, f"unknown key; allowed: {', '.join(TOP_LEVEL)}")
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name:
+        raise ConfigError("name", "must be a non-empty string")
+    grid = _grid(data.get("grid"))
+    shared = {k: dict(data[k]) for k in ("task", "model", "train", "ppo") if k in data}
+    for section, values in shared.items():
+        for key in values:
+            if any(AXES[a] == (section, key) for a in grid):
+                raise ConfigError(f"{section}.{key}", "is swept in [grid]; remove it here")
+    threads = _execution(data.get("execution", {}))
+    cells = tuple(_cells(grid, shared, threads))
+    return Sweep(
+        name=name,
+        description=str(data.get("description", "")),
+        grid=grid,
+        cells=cells,
+        analysis=_analysis(data.get("analysis", {})),
+        threads=threads,
+        source=dict(data),
+    )
+
+
+def _grid(table: Any) -> dict[str, list[Any]]:
+    if not isinstance(table, Mapping):
+        raise ConfigError("grid", f"a [grid] table is required, with at least {REQUIRED_AXES}")
+    for axis in table:
+        if axis not in AXES:
+            raise ConfigError(f"grid.{axis}", f"unknown axis; allowed: {', '.join(AXES)}")
+    for axis in REQUIRED_AXES:
+        if axis not in table:
+            raise ConfigError(f"grid.{axis}", "is required (a list of values)")
+    grid: dict[str, list[Any]] = {}
+    for axis, values in table.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"grid.{axis}", "must be a non-empty list")
+        if axis == "coherences":
+            values = [list(v) if isinstance(v, list | tuple) else v for v in values]
+        keys = [repr(v) for v in values]
+        if len(set(keys)) != len(keys):
+            raise ConfigError(f"grid.{axis}", f"has repeated values: {values}")
+        grid[axis] = values
+    return grid
+
+
+def _execution(table: Any) -> int:
+    if not isinstance(table, Mapping):
+        raise ConfigError("execution", "must be a table")
+    for key in table:
+        if key != "threads":
+            raise ConfigError(f"execution.{key}", "unknown field; allowed: threads")
+    threads = table.get("threads", 1)
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise ConfigError("execution.threads", f"must be an integer ≥ 1, got {threads!r}")
+    return threads
+
+
+def _cell_id(params: Mapping[str, Any]) -> str:
+    parts = [str(params["algo"]), f"d{params['delta']:g}", f"s{params['seed']}"]
+    parts.append(f"r{params['dim_ring']}")
+    parts.append("c" + "_".join(f"{c:g}" for c in params["coherences"]))
+    if "sigma" in params:
+        parts.append(f"n{params['sigma']:g}")
+    return "-".join(parts)
+
+
+def _cells(grid: dict[str, list[Any]], shared: dict[str, Any], threads: int) -> list[Cell]:
+    base_task = build_section(type(RunConfig().task), "task", shared.get("task", {}))
+    cells: list[Cell] = []
+    ideal: dict[str, float] = {}
+    axes = list(grid)
+    for combo in itertools.product(*(grid[a] for a in axes)):
+        params = dict(zip(axes, combo, strict=True))
+        over: dict[str, dict[str, Any]] = {"train": {"threads": threads}}
+        for axis, value in params.items():
+            section, key = AXES[axis]
+            over.setdefault(section, {})[key] = value
+        config = merge(shared, over)
+        try:
+            run = run_config_from_dict(config)
+            task_key = repr(run.to_json()["task"])  # the ideal observer is computed once per task
+            if task_key not in ideal:
+                ideal[task_key] = CtxDM(run.task).ideal_observer_accuracy
+            if run.train.target_accuracy > ideal[task_key]:
+                CtxDM(run.task).check_target(run.train.target_accuracy)
+            if run.train.algo == "ppo":
+                from cogdyn.train.ppo import PPOConfig
+
+                PPOConfig.from_run_config(run)
+        except ConfigError as e:
+            where = ", ".join(f"{k}={v}" for k, v in params.items())
+            raise ConfigError(e.field, f"{e.message} (cell {where})") from None
+        params.setdefault("dim_ring", base_task.dim_ring)
+        params.setdefault("coherences", list(base_task.coherences))
+        params["coherences"] = [float(c) for c in params["coherences"]]
+        cells.append(Cell(_cell_id(params), params, run.to_json()))
+    ids = [c.id for c in cells]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("grid", "two cells share an id; make the grid values distinct")
+    return cells
+
+
+def _analysis(table: Any) -> AnalysisSpec:
+    if not isinstance(table, Mapping):
+        raise ConfigError("analysis", "must be a table")
+    allowed = ("checkpoints", "n_trials", "census", "classify", "populations", "population")
+    allowed += ("figures",)
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"analysis.{key}", f"unknown field; allowed: {', '.join(allowed)}")
+    checkpoints = table.get("checkpoints", "post")
+    if checkpoints not in CHECKPOINT_SETS:
+        raise ConfigError("analysis.checkpoints", f"must be one of {', '.join(CHECKPOINT_SETS)}")
+    n_trials = table.get("n_trials", 500)
+    if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
+        raise ConfigError("analysis.n_trials", f"must be an integer ≥ 1, got {n_trials!r}")
+    classify = _options(ClassifyOptions, "analysis.classify", table.get("classify", {}))
+    census_table = dict(table.get("census", {}))
+    if "classify" in census_table:
+        raise ConfigError("analysis.census.classify", "use the [analysis.classify] table")
+    census = _options(CensusOptions, "analysis.census", {**census_table, "classify": classify})
+    flags = {}
+    for key in ("populations", "figures"):
+        flags[key] = table.get(key, True)
+        if not isinstance(flags[key], bool):
+            raise ConfigError(f"analysis.{key}", "must be true or false")
+    population = _options(PopulationOptions, "analysis.population", table.get("population", {}))
+    return AnalysisSpec(checkpoints, n_trials, census, population=population, **flags)
+
+
+def _options(cls: type, section: str, values: Any) -> Any:
+    """Build an options dataclass whose own validation raises ValueError or ConfigError."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(section, "must be a table")
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for key in values:
+        if key not in fields:
+            raise ConfigError(f"{section}.{key}", f"unknown field; allowed: {', '.join(fields)}")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    try:
+        return cls(**kwargs)
+    except ConfigError as e:
+        raise ConfigError(f"analysis.{e.field}", e.message) from None
+    except (TypeError, ValueError) as e:
+        raise ConfigError(section, str(e)) from None
+
+
+def sweep_from_json(data: Mapping[str, Any]) -> Sweep:
+    """Rebuild a sweep from its ``sweep.json`` (the resolved source is re-validated)."""
+    return sweep_from_dict(data["source"], default_name=data["name"])

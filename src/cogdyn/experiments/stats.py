@@ -1,0 +1,159 @@
+"""Statistics of a sweep (``DIR/stats.json``): RL vs SL per δ and task level, trends, correlations.
+
+Each network contributes one F_QP: its mean over the post-criterion checkpoints (the results
+table's ``frac_qp``). Only cells with status ``done`` count. A *level* is one task setting
+(``dim_ring`` × coherence set, and ``sigma`` when swept). For every level × δ: mean and SEM of
+F_QP per paradigm (over all grid points and over bounded ones), the untrained baseline, accuracy
+and updates to criterion, and a two-sided Mann–Whitney U test of PPO vs SL. Per paradigm and
+level: Spearman ρ of F_QP with δ, and of F_QP with performance (accuracy, updates to criterion).
+A statistic that is undefined (too few networks, constant values) is ``null``, never NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+PARADIGMS: tuple[str, ...] = ("sl", "ppo")
+LEVEL_KEYS: tuple[str, ...] = ("dim_ring", "coherences", "sigma")
+SUMMARISED: tuple[str, ...] = (
+    "frac_qp",
+    "frac_qp_bounded",
+    "frac_qp_untrained",
+    "accuracy",
+    "updates_to_criterion",
+    "env_steps_to_criterion",
+    "balance_index",
+)
+PERFORMANCE: tuple[str, ...] = ("accuracy", "updates_to_criterion", "env_steps_to_criterion")
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, float | np.floating):
+        return None if not math.isfinite(float(x)) else float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def mean_sem(values: Any) -> dict[str, Any]:
+    """n, mean and standard error of the mean (ddof = 1; null for fewer than two values)."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
+    if v.size == 0:
+        return {"n": 0, "mean": None, "sem": None}
+    sem = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else None
+    return {"n": int(v.size), "mean": float(v.mean()), "sem": _clean(sem)}
+
+
+def mann_whitney(a: Any, b: Any) -> dict[str, Any]:
+    """Two-sided Mann–Whitney U of ``a`` vs ``b`` (U of ``a``); null when a side is empty."""
+    a = np.asarray([x for x in a if np.isfinite(x)], dtype=np.float64)
+    b = np.asarray([x for x in b if np.isfinite(x)], dtype=np.float64)
+    if a.size == 0 or b.size == 0:
+        return {"u": None, "p": None, "n": [int(a.size), int(b.size)]}
+    res = sps.mannwhitneyu(a, b, alternative="two-sided")
+    return {"u": _clean(res.statistic), "p": _clean(res.pvalue), "n": [int(a.size), int(b.size)]}
+
+
+def spearman(x: Any, y: Any) -> dict[str, Any]:
+    """Spearman ρ and its p-value over the finite pairs; null when undefined."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    n = int(x.size)
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return {"rho": None, "p": None, "n": n}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sps.spearmanr(x, y)
+    return {"rho": _clean(res.statistic), "p": _clean(res.pvalue), "n": n}
+
+
+def _levels(frame: pd.DataFrame) -> list[tuple[dict[str, Any], pd.DataFrame]]:
+    keys = [k for k in LEVEL_KEYS if k in frame]
+    if frame.empty:
+        return []
+    return [
+        (dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True)), part)
+        for key, part in frame.groupby(keys, sort=True)
+    ]
+
+
+def _col(part: pd.DataFrame, name: str) -> np.ndarray:
+    return part[name].to_numpy(dtype=np.float64) if name in part else np.array([])
+
+
+def sweep_stats(results: pd.DataFrame) -> dict[str, Any]:
+    """The statistics of a results table (see the module docstring); JSON-ready."""
+    done = results[results["status"] == "done"]
+    groups, trends, performance, balance = [], [], [], []
+    for level, part in _levels(done):
+        level = {k: _clean(v) for k, v in level.items()}
+        for delta, cell in part.groupby("delta", sort=True):
+            by = {a: cell[cell["algo"] == a] for a in PARADIGMS}
+            entry: dict[str, Any] = {**level, "delta": float(delta)}
+            for algo, sub in by.items():
+                entry[algo] = {
+                    name: mean_sem(_col(sub, name)) for name in SUMMARISED if name in sub
+                }
+                entry[algo]["reached_criterion"] = int(sub["reached_criterion"].sum())
+            entry["mann_whitney"] = mann_whitney(
+                _col(by["ppo"], "frac_qp"), _col(by["sl"], "frac_qp")
+            )
+            entry["mann_whitney_bounded"] = mann_whitney(
+                _col(by["ppo"], "frac_qp_bounded"), _col(by["sl"], "frac_qp_bounded")
+            )
+            if "balance_index" in cell:
+                entry["mann_whitney_balance"] = mann_whitney(
+                    _col(by["ppo"], "balance_index"), _col(by["sl"], "balance_index")
+                )
+            groups.append(entry)
+        for algo in PARADIGMS:
+            sub = part[part["algo"] == algo]
+            trends.append(
+                {
+                    **level,
+                    "algo": algo,
+                    "frac_qp": spearman(_col(sub, "delta"), _col(sub, "frac_qp")),
+                    "frac_qp_bounded": spearman(_col(sub, "delta"), _col(sub, "frac_qp_bounded")),
+                }
+            )
+            performance.append(
+                {
+                    **level,
+                    "algo": algo,
+                    **{m: spearman(_col(sub, "frac_qp"), _col(sub, m)) for m in PERFORMANCE},
+                }
+            )
+        if "balance_index" in part:
+            balance.append(
+                {
+                    **level,
+                    **{
+                        a: mean_sem(_col(part[part["algo"] == a], "balance_index"))
+                        for a in PARADIGMS
+                    },
+                    "mann_whitney": mann_whitney(
+                        _col(part[part["algo"] == "ppo"], "balance_index"),
+                        _col(part[part["algo"] == "sl"], "balance_index"),
+                    ),
+                }
+            )
+    return {
+        "n_cells": len(results),
+        "n_done": len(done),
+        "n_failed": int((results["status"] == "failed").sum()),
+        "groups": groups,
+        "delta_trend": trends,
+        "performance": performance,
+        "balance": balance or None,
+        "notes": (
+            "frac_qp of a network = its mean F_QP over post-criterion checkpoints; "
+            "Mann-Whitney U is two-sided, U of ppo vs sl; Spearman over networks"
+        ),
+    }

@@ -1,0 +1,121 @@
+"""``cogdyn sweep``: run every cell of a sweep through an executor, then tabulate and test.
+
+Files in the sweep directory DIR:
+
+* ``sweep.json`` — the resolved sweep (written first; a rerun must name the same sweep);
+* ``runs/<cell>/`` — one run directory per cell (training + ``analysis/``);
+* ``cells/<cell>.json`` — the record of each cell that ended: ``done`` or ``failed`` + reason;
+* ``logs/<cell>.log`` — each local worker's output;
+* ``results.parquet`` — one row per cell (:mod:`cogdyn.experiments.results`), rewritten as
+  cells end, so a partial sweep has a partial table;
+* ``stats.json`` — the statistics (:mod:`cogdyn.experiments.stats`).
+
+A rerun skips cells that are done, resumes interrupted ones (training from its last evaluation)
+and, unless ``retry_failed=False``, runs failed ones again.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cogdyn import io
+from cogdyn.errors import ConfigError
+from cogdyn.experiments.cell import DONE, FAILED, read_record
+from cogdyn.experiments.executors import make_executor
+from cogdyn.experiments.results import write_results
+from cogdyn.experiments.spec import Sweep
+from cogdyn.experiments.stats import sweep_stats
+from cogdyn.experiments.worker import SWEEP_FILE
+
+STATS_FILE = "stats.json"
+
+
+def default_workers(threads: int) -> int:
+    """As many workers as there are cores for ``threads`` torch threads each."""
+    return max(1, (os.cpu_count() or 1) // threads)
+
+
+def prepare_dir(out: Path, sweep: Sweep) -> None:
+    """Create DIR and write ``sweep.json``; refuse a DIR that holds a different sweep."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / SWEEP_FILE
+    resolved = sweep.to_json()
+    if path.is_file():
+        old = io.read_json(path)
+        same = old.get("cells") == io_json(resolved["cells"]) and old.get("analysis") == io_json(
+            resolved["analysis"]
+        )
+        if not same:
+            raise ConfigError("--out", f"{out} holds a different sweep; choose another directory")
+    io.write_json(path, resolved)
+
+
+def io_json(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples → lists)."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+def run_sweep(
+    sweep: Sweep,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    retry_failed: bool = True,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run the cells of ``sweep`` that are not done yet into ``out``; returns the results table
+    and the statistics (also written to ``results.parquet`` and ``stats.json``)."""
+    out = Path(out)
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ConfigError("--workers", f"must be an integer ≥ 1, got {workers!r}")
+    n_workers = workers or default_workers(sweep.threads)
+    runner = make_executor(executor, n_workers, address)
+    prepare_dir(out, sweep)
+    skip = {DONE} if retry_failed else {DONE, FAILED}
+    todo = []
+    for cell in sweep.cells:
+        record = read_record(out, cell.id)
+        if record is None or record.get("status") not in skip:
+            todo.append(cell.id)
+    show = sys.stderr.isatty() if progress is None else progress
+    tally = {"running": 0, "failed": 0}
+    already = len(sweep.cells) - len(todo)
+
+    from cogdyn.train.loop import progress_bar
+
+    with progress_bar(show, eta=True) as bar:
+        job = bar.add_task(
+            f"sweep {sweep.name} ({n_workers} {executor} workers)",
+            total=len(sweep.cells),
+            completed=already,
+            status="",
+        )
+
+        def on_event(kind: str, cell_id: str, record: dict[str, Any] | None) -> None:
+            if kind == "started":
+                tally["running"] += 1
+            else:
+                tally["running"] -= 1
+                if record is not None and record.get("status") == FAILED:
+                    tally["failed"] += 1
+                    bar.console.print(f"[red]failed[/red] {cell_id}: {record.get('error')}")
+                bar.advance(job)
+                write_results(out, sweep)
+            status = f"running {tally['running']}  failed {tally['failed']}"
+            bar.update(job, status=status)
+
+        if todo:
+            runner.run(out, sweep, todo, on_event)
+    results = write_results(out, sweep)
+    stats = sweep_stats(results)
+    io.write_json(out / STATS_FILE, stats)
+    return results, stats

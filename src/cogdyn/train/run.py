@@ -1,0 +1,25 @@
+"""One entry point for training with either paradigm, chosen by ``config.train.algo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cogdyn.config import RunConfig
+
+
+def train(
+    config: RunConfig, out: str | Path, *, progress: bool | None = None, resume: bool = False
+) -> dict[str, Any]:
+    """Train with the configured algorithm into ``out``; returns the run's summary.
+
+    ``resume`` continues an interrupted run in ``out`` from its last evaluation
+    (:mod:`cogdyn.train.resume`).
+    """
+    if config.train.algo == "sl":
+        from cogdyn.train.supervised import train_supervised
+
+        return train_supervised(config, out, progress=progress, resume=resume)
+    from cogdyn.train.ppo import train_ppo
+
+    return train_ppo(config, out, progress=progress, resume=resume)

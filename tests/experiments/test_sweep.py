@@ -1,0 +1,170 @@
+"""Sweeps end to end: local and Ray executors, resume after kill -9, failures, bad files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from cogdyn import io
+from cogdyn.cli import main
+from cogdyn.experiments.cell import LOCK_FILE, RECORDS_DIR, RUNS_DIR, record_path
+from cogdyn.experiments.results import TIMING_COLUMNS, read_results
+from cogdyn.experiments.spec import load_sweep
+from cogdyn.experiments.sweep import run_sweep
+from cogdyn.train.resume import BOOK_FILE
+
+
+def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=list(TIMING_COLUMNS)).reset_index(drop=True)
+
+
+def test_local_sweep_writes_one_row_per_cell(tiny_sweep):
+    _, out, results = tiny_sweep
+    assert list(results["status"]) == ["done"] * 4
+    assert sorted(results["algo"]) == ["ppo", "ppo", "sl", "sl"]
+    assert (results["frac_qp_untrained"] >= 0).all()
+    assert (results["n_checkpoints"] >= 1).all()
+    for run_dir in results["run_dir"]:
+        assert (out / run_dir / "analysis" / "summary.json").is_file()
+    stats = io.read_json(out / "stats.json")
+    assert stats["n_done"] == 4
+    assert {g["delta"] for g in stats["groups"]} == {0.1, 0.2}
+    pd.testing.assert_frame_equal(read_results(out), results)
+
+
+def test_rerun_skips_finished_cells(tiny_sweep):
+    path, out, results = tiny_sweep
+    before = {p: p.stat().st_mtime_ns for p in (out / RECORDS_DIR).glob("*.json")}
+    again, _ = run_sweep(load_sweep(path), out, workers=2, progress=False)
+    after = {p: p.stat().st_mtime_ns for p in (out / RECORDS_DIR).glob("*.json")}
+    assert len(after) == 4
+    assert before == after
+    pd.testing.assert_frame_equal(_comparable(again), _comparable(results))
+
+
+def test_ray_executor_gives_the_same_table(tiny_sweep, tmp_path):
+    ray = pytest.importorskip("ray")
+    path, _, results = tiny_sweep
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        on_ray, _ = run_sweep(load_sweep(path), tmp_path / "ray", executor="ray", progress=False)
+    finally:
+        ray.shutdown()
+    pd.testing.assert_frame_equal(_comparable(on_ray), _comparable(results))
+
+
+def _running_cell(out):
+    """A cell in training (resume state saved, no record yet), or None."""
+    for run in (out / RUNS_DIR).glob("*"):
+        if (run / BOOK_FILE).is_file() and not record_path(out, run.name).is_file():
+            return run
+    return None
+
+
+def _wait_for(condition, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def test_kill_9_then_rerun_gives_the_uninterrupted_table(tiny_sweep, tmp_path):
+    path, _, results = tiny_sweep
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "cogdyn.cli", "sweep", str(path), "--out", str(out)]
+    proc = subprocess.Popen([*cmd, "--workers", "1", "--no-progress"], stdout=subprocess.DEVNULL)
+    try:
+        cell = _wait_for(lambda: _running_cell(out))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    time.sleep(0.5)  # the worker gets SIGKILL with its parent (PR_SET_PDEATHSIG)
+    assert not record_path(out, cell.name).exists()
+    resumed, _ = run_sweep(load_sweep(path), out, workers=2, progress=False)
+    pd.testing.assert_frame_equal(_comparable(resumed), _comparable(results))
+
+
+def test_a_failing_cell_is_recorded_and_the_others_finish(tmp_path):
+    from tests.experiments.conftest import write_tiny
+
+    sweep = load_sweep(write_tiny(tmp_path))
+    blocked = sweep.cells[1].id
+    (tmp_path / "out" / RUNS_DIR).mkdir(parents=True)
+    (tmp_path / "out" / RUNS_DIR / blocked).write_text("not a directory")
+    results, stats = run_sweep(sweep, tmp_path / "out", workers=2, progress=False)
+    failed = results[results["status"] == "failed"]
+    assert list(failed["cell"]) == [blocked]
+    assert failed["error"].iloc[0]
+    assert (results["status"] == "done").sum() == 3
+    assert stats["n_failed"] == 1
+
+
+def test_a_killed_worker_is_recorded_as_failed(tmp_path):
+    from tests.experiments.conftest import write_tiny
+
+    sweep = load_sweep(write_tiny(tmp_path, max_updates=40))
+    out = tmp_path / "out"
+    victims: list[int] = []
+
+    def kill_first_worker():
+        run = _running_cell(out)
+        if run is None:
+            return False
+        pid = int((run / LOCK_FILE).read_text())
+        os.kill(pid, signal.SIGKILL)
+        victims.append(pid)
+        return True
+
+    import threading
+
+    killer = threading.Thread(target=lambda: _wait_for(kill_first_worker))
+    killer.start()
+    results, _ = run_sweep(sweep, out, workers=1, progress=False)
+    killer.join()
+    failed = results[results["status"] == "failed"]
+    assert len(failed) == 1
+    assert "killed by signal SIGKILL" in failed["error"].iloc[0]
+    assert (results["status"] == "done").sum() == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('[grid]\nalgo = ["sl"]\ndelta = [0.1]\n', "grid.seed"),
+        ('[grid]\nalgo = ["sl"]\ndelta = [-1]\nseed = [0]\n', "model.delta"),
+        ('[grid]\nalgo = ["rl"]\ndelta = [0.1]\nseed = [0]\n', "train.algo"),
+        ('[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0]\nwidth = [1]\n', "grid.width"),
+        ('[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0]\n[analysis.census]\ngrid = 4\n', "grid"),
+        ('[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0]\n[model]\ndelta = 0.1\n', "model.delta"),
+        ('[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0, 0]\n', "grid.seed"),
+        ("[grid\n", "--config"),
+    ],
+)
+def test_bad_sweep_file_exits_2_with_one_line(tmp_path, capsys, text, field):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert field in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_results_command_formats(tiny_sweep, capsys):
+    _, out, results = tiny_sweep
+    assert main(["results", str(out), "--format", "csv"]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0].startswith("cell,algo,delta,seed")
+    assert len(text.splitlines()) == 1 + len(results)
+    assert main(["results", str(out)]) == 0
+    assert "frac_qp" in capsys.readouterr().out

@@ -1,0 +1,81 @@
+"""An interrupted run resumed from its last evaluation ends exactly like an uninterrupted one."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cogdyn import io
+from cogdyn.config import ConfigError, run_config_from_dict
+from cogdyn.train import ppo, supervised
+from cogdyn.train.resume import BOOK_FILE, STATE_FILE
+from cogdyn.train.run import train
+
+SMALL = {
+    "model": {"hidden": 16},
+    "train": {"max_updates": 12, "eval_every": 4, "eval_trials": 64, "target_accuracy": 0.99},
+}
+
+
+def _config(algo: str):
+    extra = {"ppo": {"rollout_trials": 32, "minibatches": 2, "epochs": 2}} if algo == "ppo" else {}
+    return run_config_from_dict(
+        {**SMALL, "train": {**SMALL["train"], "algo": algo, "batch_size": 16}, **extra}
+    )
+
+
+class _Crash(Exception):
+    pass
+
+
+def _interrupt_after(monkeypatch, cls, n_updates: int) -> None:
+    """Make ``cls.update`` raise on its (n_updates + 1)-th call: a crash mid-run."""
+    original, calls = cls.update, {"n": 0}
+
+    def update(self):
+        calls["n"] += 1
+        if calls["n"] > n_updates:
+            raise _Crash
+        return original(self)
+
+    monkeypatch.setattr(cls, "update", update)
+
+
+@pytest.mark.parametrize(
+    ("algo", "cls"), [("sl", supervised.SupervisedUpdater), ("ppo", ppo.PPOUpdater)]
+)
+def test_resumed_run_equals_uninterrupted(tmp_path, monkeypatch, one_thread, algo, cls):
+    config = _config(algo)
+    whole = train(config, tmp_path / "whole", progress=False)
+
+    with monkeypatch.context() as m:
+        _interrupt_after(m, cls, 6)  # evaluations at 4 and 8: the crash loses updates 5–6
+        with pytest.raises(_Crash):
+            train(config, tmp_path / "cut", progress=False)
+    assert (tmp_path / "cut" / BOOK_FILE).is_file()
+    assert io.read_json(tmp_path / "cut" / BOOK_FILE)["update"] == 4
+    resumed = train(config, tmp_path / "cut", progress=False, resume=True)
+
+    for key in ("accuracy", "updates", "trials", "env_steps", "checkpoints"):
+        assert resumed[key] == whole[key], key
+    a = io.load_state(tmp_path / "whole" / io.MODEL_FILE)[0]
+    b = io.load_state(tmp_path / "cut" / io.MODEL_FILE)[0]
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert (tmp_path / "cut" / io.METRICS_FILE).read_text().count("\n") == 4  # header + 3 evals
+    assert not (tmp_path / "cut" / STATE_FILE).exists()  # cleared once the summary is written
+
+
+def test_resume_refuses_a_different_config(tmp_path, one_thread):
+    train(_config("sl"), tmp_path / "run", progress=False)
+    other = run_config_from_dict({**SMALL, "train": {**SMALL["train"], "seed": 3}})
+    with pytest.raises(ConfigError, match="different config"):
+        train(other, tmp_path / "run", progress=False, resume=True)
+
+
+def test_without_resume_state_a_run_starts_afresh(tmp_path, one_thread):
+    config = _config("sl")
+    first = train(config, tmp_path / "a", progress=False, resume=True)
+    second = train(config, tmp_path / "b", progress=False)
+    assert first["accuracy"] == second["accuracy"]
+    assert first["env_steps"] == second["env_steps"]
