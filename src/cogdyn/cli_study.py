@@ -17,10 +17,11 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
-def _ms(entry: dict[str, Any]) -> str:
-    """mean ± SEM (n)."""
-    sem = f" ± {_fmt(entry['sem'])}" if entry.get("sem") is not None else ""
-    return f"{_fmt(entry['mean'])}{sem} (n={entry['n']})"
+def _ms(group: dict[str, Any], name: str = "frac_qp") -> str:
+    """mean ± SEM (n) of one paradigm's summary in a stats group."""
+    sem = group.get(f"{name}_sem")
+    pm = f" ± {_fmt(sem)}" if sem is not None else ""
+    return f"{_fmt(group.get(f'{name}_mean'))}{pm} (n={group.get(f'{name}_n', 0)})"
 
 
 def print_stats(stats: dict[str, Any]) -> None:
@@ -30,20 +31,19 @@ def print_stats(stats: dict[str, Any]) -> None:
         level = f"dim_ring {g.get('dim_ring')}, coherences {g.get('coherences')}"
         mw = g["mann_whitney"]
         print(
-            f"δ={g['delta']:g} ({level}): F_QP ppo {_ms(g['ppo']['frac_qp'])} vs "
-            f"sl {_ms(g['sl']['frac_qp'])}; Mann–Whitney p={_fmt(mw['p'])}; "
-            f"untrained ppo {_fmt(g['ppo']['frac_qp_untrained']['mean'])} "
-            f"sl {_fmt(g['sl']['frac_qp_untrained']['mean'])}"
+            f"δ={g['delta']:g} ({level}): F_QP ppo {_ms(g['ppo'])} vs sl {_ms(g['sl'])}; "
+            f"Mann–Whitney p={_fmt(mw['p'])}; untrained ppo "
+            f"{_fmt(g['ppo'].get('frac_qp_untrained_mean'))} "
+            f"sl {_fmt(g['sl'].get('frac_qp_untrained_mean'))}"
         )
-    for t in stats["delta_trend"]:
-        r = t["frac_qp"]
-        print(f"F_QP vs δ ({t['algo']}): Spearman ρ={_fmt(r['rho'])}, p={_fmt(r['p'])}, n={r['n']}")
-    for p in stats["performance"]:
+    for algo, r in stats["delta_trend"].items():
+        print(f"F_QP vs δ ({algo}): Spearman ρ={_fmt(r['rho'])}, p={_fmt(r['p'])}, n={r['n']}")
+    for algo, p in stats["performance"].items():
         parts = ", ".join(
             f"{m} ρ={_fmt(p[m]['rho'])} (p={_fmt(p[m]['p'])})"
             for m in ("accuracy", "updates_to_criterion")
         )
-        print(f"F_QP vs performance ({p['algo']}): {parts}")
+        print(f"F_QP vs performance ({algo}): {parts}")
 
 
 def _sweep_and_report(args: argparse.Namespace, source: str, out: Path) -> int:

@@ -414,3 +414,23 @@ def test_small_vanilla_rnn_under_two_inputs() -> None:
         for c in (0, 1):
             _match(points.select(points.condition == c).states,
                    exact.select(exact.condition == c).states)  # fmt: skip
+
+
+def test_basins_give_up_early_only_on_orbits_that_cannot_match() -> None:
+    """Orbits that diverge or converge to an unlisted point are dropped early; the labels are
+    those of iterating every orbit for the whole budget and matching at the end."""
+    fmap = FrozenInputMap(weight=SWITCH_W, drive=SWITCH_U.unsqueeze(0))
+    stable = relu_fixed_points(SWITCH_W, SWITCH_U, all_patterns(2)).stable()
+    states = torch.rand(300, 2, generator=torch.Generator().manual_seed(1), dtype=F64)
+    # Listing only one of the two stable points: orbits flowing to the other must give −1.
+    one = stable.select(torch.tensor([0]))
+    labels = basins(fmap, one, states)
+    h = states.clone()
+    for _ in range(2000):
+        h = fmap.step(h)
+    near = (h - one.states[0]).norm(dim=-1) <= 1e-6 * (1 + one.states[0].norm())
+    assert torch.equal(labels, torch.where(near, 0, -1))
+    assert 0 < int(near.sum()) < len(states)
+    # A divergent map: every orbit is "other".
+    grow = FrozenInputMap(weight=2 * torch.eye(2, dtype=F64), drive=torch.ones(1, 2, dtype=F64))
+    assert basins(grow, one, states).tolist() == [-1] * len(states)

@@ -168,3 +168,18 @@ def test_results_command_formats(tiny_sweep, capsys):
     assert len(text.splitlines()) == 1 + len(results)
     assert main(["results", str(out)]) == 0
     assert "frac_qp" in capsys.readouterr().out
+
+
+def test_the_report_builds_from_a_real_sweep(tiny_sweep, tmp_path):
+    import re
+
+    from cogdyn.report import build_report
+    from cogdyn.report.build import SECTIONS
+
+    _, out, _ = tiny_sweep
+    page = build_report(out, out=tmp_path / "report.html").read_text(encoding="utf-8")
+    assert re.findall(r'<section id="([^"]+)"', page) == [s for s, _ in SECTIONS]
+    assert page.count('src="data:image/png;base64,') >= 5
+    # Every cell wrote its figure data, so the per-network figures are there, not "not computed".
+    for run in (out / RUNS_DIR).iterdir():
+        assert (run / "analysis" / "figdata" / "meta.json").is_file()

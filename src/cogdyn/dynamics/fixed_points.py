@@ -229,6 +229,10 @@ def state_conditions(fmap: FrozenInputMap, states: Tensor, conditions: Tensor | 
 
 
 # ---------------------------------------------------------------------- basins
+DIVERGED = 1e6
+"""A state whose norm exceeds this has left every fixed point's basin (it diverges)."""
+
+
 def basins(
     model_map: FrozenInputMap | StepFn,
     stable_points: FixedPoints | Tensor,
@@ -259,14 +263,14 @@ def basins(
         raise ValueError(f"stable_points must be FixedPoints or an (M, N) tensor, got {got}")
     if n_steps < 0 or check_every < 1 or not tol > 0:
         raise ValueError("n_steps must be ≥ 0, check_every ≥ 1 and tol > 0")
-    if isinstance(model_map, FrozenInputMap):
+    frozen = isinstance(model_map, FrozenInputMap)
+    if frozen:
         cond = state_conditions(model_map, states, conditions)
-        step: StepFn = model_map.select(cond).step
         h = states.to(model_map.dtype)
     else:
         if not isinstance(states, Tensor) or states.dim() != 2:
             raise ValueError(f"states must be (S, N), got {shape_of(states)}")
-        step, h = model_map, states
+        h = states
         cond = torch.zeros(len(h), dtype=torch.long) if conditions is None else conditions
         cond = torch.as_tensor(cond).long().reshape(-1)
         if len(cond) != len(h):
@@ -278,15 +282,42 @@ def basins(
     same = cond.unsqueeze(1) == pcond.unsqueeze(0)  # (S, M)
     radius = tol * (1 + pts.norm(dim=-1))
     labels = torch.full((len(h),), -1, dtype=torch.long)
+    # Only orbits that have not matched yet are iterated (a frozen-input map is restricted to
+    # their rows); a plain step function gets the whole batch, as its rows are fixed.
+    # Orbits that settled elsewhere (diverged, or converged to a point not in the list) are
+    # given up as −1 as soon as that is certain.
+    live = torch.arange(len(h))
+    settled = torch.zeros(len(h), dtype=torch.bool)
+    step: StepFn = model_map.select(cond).step if frozen else model_map  # type: ignore[union-attr]
     with torch.no_grad():
         for t in range(n_steps + 1):
+            nxt = step(h) if t < n_steps else h
             if t % check_every == 0 or t == n_steps:
-                labels = torch.where(labels < 0, _match(h, pts, same, radius), labels)
-                if bool((labels >= 0).all()):
+                hit = _match(h, pts, same[live], radius)
+                labels[live] = torch.where(labels[live] < 0, hit, labels[live])
+                norm = h.norm(dim=-1)
+                gone = ~torch.isfinite(norm) | (norm > DIVERGED)
+                # Converged (steps 1000× below the match tolerance) yet far from every allowed
+                # point: a slowly converging orbit still on its way has steps ≫ that.
+                still = ((nxt - h).norm(dim=-1) <= 1e-3 * tol * (1 + norm)) & _far(
+                    h, pts, same[live], 100 * radius
+                )
+                settled[live] |= (labels[live] < 0) & (gone | still)
+                keep = (labels[live] < 0) & ~settled[live]
+                if not bool(keep.any()):
                     break
-            if t < n_steps:
-                h = step(h)
+                if frozen and not bool(keep.all()):
+                    live, h, nxt = live[keep], h[keep], nxt[keep]
+                    step = model_map.select(cond[live]).step  # type: ignore[union-attr]
+            h = nxt
     return labels
+
+
+def _far(h: Tensor, pts: Tensor, allowed: Tensor, radius: Tensor) -> Tensor:
+    """Whether each state is farther than ``radius`` from every allowed point."""
+    if pts.shape[0] == 0:
+        return torch.ones(len(h), dtype=torch.bool)
+    return ~(allowed & (torch.cdist(h, pts) <= radius)).any(dim=-1)
 
 
 def _match(h: Tensor, pts: Tensor, allowed: Tensor, radius: Tensor) -> Tensor:

@@ -88,69 +88,75 @@ def _col(part: pd.DataFrame, name: str) -> np.ndarray:
     return part[name].to_numpy(dtype=np.float64) if name in part else np.array([])
 
 
+def _summary(sub: pd.DataFrame) -> dict[str, Any]:
+    """Flat ``NAME_mean``, ``NAME_sem``, ``NAME_n`` per summarised column, ``n`` networks."""
+    out: dict[str, Any] = {"n": len(sub), "reached_criterion": int(sub["reached_criterion"].sum())}
+    for name in SUMMARISED:
+        if name in sub:
+            ms = mean_sem(_col(sub, name))
+            out.update({f"{name}_mean": ms["mean"], f"{name}_sem": ms["sem"], f"{name}_n": ms["n"]})
+    return out
+
+
+def _trend(sub: pd.DataFrame) -> dict[str, Any]:
+    return {
+        **spearman(_col(sub, "delta"), _col(sub, "frac_qp")),
+        "bounded": spearman(_col(sub, "delta"), _col(sub, "frac_qp_bounded")),
+    }
+
+
+def _performance(sub: pd.DataFrame) -> dict[str, Any]:
+    return {m: spearman(_col(sub, "frac_qp"), _col(sub, m)) for m in PERFORMANCE}
+
+
+def _ppo_vs_sl(part: pd.DataFrame, column: str) -> dict[str, Any]:
+    return mann_whitney(
+        _col(part[part["algo"] == "ppo"], column), _col(part[part["algo"] == "sl"], column)
+    )
+
+
 def sweep_stats(results: pd.DataFrame) -> dict[str, Any]:
-    """The statistics of a results table (see the module docstring); JSON-ready."""
+    """The statistics of a results table (see the module docstring); JSON-ready.
+
+    ``groups``: one entry per level × δ with ``sl`` and ``ppo`` summaries (``frac_qp_mean``,
+    ``frac_qp_sem``, ... see :func:`_summary`) and the tests ``mann_whitney`` (F_QP),
+    ``mann_whitney_bounded`` and, when computed, ``mann_whitney_balance``. ``delta_trend`` and
+    ``performance``: per paradigm over all levels pooled; ``*_by_level``: per level.
+    """
     done = results[results["status"] == "done"]
     groups, trends, performance, balance = [], [], [], []
     for level, part in _levels(done):
         level = {k: _clean(v) for k, v in level.items()}
         for delta, cell in part.groupby("delta", sort=True):
-            by = {a: cell[cell["algo"] == a] for a in PARADIGMS}
             entry: dict[str, Any] = {**level, "delta": float(delta)}
-            for algo, sub in by.items():
-                entry[algo] = {
-                    name: mean_sem(_col(sub, name)) for name in SUMMARISED if name in sub
-                }
-                entry[algo]["reached_criterion"] = int(sub["reached_criterion"].sum())
-            entry["mann_whitney"] = mann_whitney(
-                _col(by["ppo"], "frac_qp"), _col(by["sl"], "frac_qp")
-            )
-            entry["mann_whitney_bounded"] = mann_whitney(
-                _col(by["ppo"], "frac_qp_bounded"), _col(by["sl"], "frac_qp_bounded")
-            )
+            for algo in PARADIGMS:
+                entry[algo] = _summary(cell[cell["algo"] == algo])
+            entry["mann_whitney"] = _ppo_vs_sl(cell, "frac_qp")
+            entry["mann_whitney_bounded"] = _ppo_vs_sl(cell, "frac_qp_bounded")
             if "balance_index" in cell:
-                entry["mann_whitney_balance"] = mann_whitney(
-                    _col(by["ppo"], "balance_index"), _col(by["sl"], "balance_index")
-                )
+                entry["mann_whitney_balance"] = _ppo_vs_sl(cell, "balance_index")
             groups.append(entry)
-        for algo in PARADIGMS:
-            sub = part[part["algo"] == algo]
-            trends.append(
-                {
-                    **level,
-                    "algo": algo,
-                    "frac_qp": spearman(_col(sub, "delta"), _col(sub, "frac_qp")),
-                    "frac_qp_bounded": spearman(_col(sub, "delta"), _col(sub, "frac_qp_bounded")),
-                }
-            )
-            performance.append(
-                {
-                    **level,
-                    "algo": algo,
-                    **{m: spearman(_col(sub, "frac_qp"), _col(sub, m)) for m in PERFORMANCE},
-                }
-            )
+        by_algo = {a: part[part["algo"] == a] for a in PARADIGMS}
+        trends.append({**level, **{a: _trend(sub) for a, sub in by_algo.items()}})
+        performance.append({**level, **{a: _performance(sub) for a, sub in by_algo.items()}})
         if "balance_index" in part:
             balance.append(
                 {
                     **level,
-                    **{
-                        a: mean_sem(_col(part[part["algo"] == a], "balance_index"))
-                        for a in PARADIGMS
-                    },
-                    "mann_whitney": mann_whitney(
-                        _col(part[part["algo"] == "ppo"], "balance_index"),
-                        _col(part[part["algo"] == "sl"], "balance_index"),
-                    ),
+                    **{a: mean_sem(_col(sub, "balance_index")) for a, sub in by_algo.items()},
+                    "mann_whitney": _ppo_vs_sl(part, "balance_index"),
                 }
             )
+    pooled = {a: done[done["algo"] == a] for a in PARADIGMS}
     return {
         "n_cells": len(results),
         "n_done": len(done),
         "n_failed": int((results["status"] == "failed").sum()),
         "groups": groups,
-        "delta_trend": trends,
-        "performance": performance,
+        "delta_trend": {a: _trend(sub) for a, sub in pooled.items()},
+        "delta_trend_by_level": trends,
+        "performance": {a: _performance(sub) for a, sub in pooled.items()},
+        "performance_by_level": performance,
         "balance": balance or None,
         "notes": (
             "frac_qp of a network = its mean F_QP over post-criterion checkpoints; "
