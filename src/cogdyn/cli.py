@@ -279,7 +279,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=12345, help="seed of the fresh trials")
     p.set_defaults(func=_cmd_eval)
 
-    p = sub.add_parser("analyze", help="attractor census and fixed points of a trained run")
+    p = sub.add_parser(
+        "analyze", help="attractor census, fixed points and populations of a trained run"
+    )
     p.add_argument("run_dir", help="a run directory written by `cogdyn train`")
     p.add_argument(
         "--grid", type=_odd_grid, default=21, help="coherences per modality, odd (default 21)"
@@ -335,7 +337,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=_cmd_analyze)
 
-    p = sub.add_parser("quickstart", help="the main job: train and evaluate one supervised network")
+    p = sub.add_parser(
+        "quickstart", help="train and evaluate one supervised network (a first look)"
+    )
     p.add_argument("--out", default="runs/quickstart", help="run directory (replaced)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.set_defaults(func=_cmd_quickstart)

@@ -150,7 +150,12 @@ def add_study_commands(sub: Any, positive_int: Any) -> None:
     p = sub.add_parser(
         "reproduce", help="the main job: a preset sweep, its statistics and the report"
     )
-    p.add_argument("--preset", choices=["quick", "paper"], default="quick")
+    p.add_argument(
+        "--preset",
+        choices=["quick", "paper"],
+        default="quick",
+        help="quick: 30 networks on a laptop (default); paper: 240, for a cluster",
+    )
     p.add_argument("--out", help="sweep directory (default runs/PRESET)")
     _executor_flags(p, positive_int)
     p.set_defaults(func=_cmd_reproduce)
