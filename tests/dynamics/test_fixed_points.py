@@ -434,3 +434,27 @@ def test_basins_give_up_early_only_on_orbits_that_cannot_match() -> None:
     # A divergent map: every orbit is "other".
     grow = FrozenInputMap(weight=2 * torch.eye(2, dtype=F64), drive=torch.ones(1, 2, dtype=F64))
     assert basins(grow, one, states).tolist() == [-1] * len(states)
+
+
+def test_basins_wait_for_slow_convergence_and_stop_early_on_other_attractors() -> None:
+    # h ↦ 0.99 h (ReLU map, h ≥ 0) reaches the origin's 1e-6 ball after ~1400 steps: matched,
+    # although it approaches slowly.
+    slow = FrozenInputMap(weight=0.99 * torch.eye(2, dtype=F64), drive=torch.zeros(1, 2, dtype=F64))
+    origin = torch.zeros(1, 2, dtype=F64)
+    assert basins(slow, origin, torch.tensor([[0.6, 0.8]], dtype=F64)).tolist() == [0]
+    # An orbit on a circle around (2, 2) never approaches the listed point (5, 5): given up
+    # after the rate window, not after the whole budget.
+    calls = {"n": 0}
+    angle = torch.tensor(0.3, dtype=F64)
+    rot = torch.stack(
+        [torch.stack([angle.cos(), -angle.sin()]), torch.stack([angle.sin(), angle.cos()])]
+    )
+    centre = torch.tensor([2.0, 2.0], dtype=F64)
+
+    def circle(h):
+        calls["n"] += 1
+        return centre + (h - centre) @ rot.T
+
+    far = torch.tensor([[5.0, 5.0]], dtype=F64)
+    assert basins(circle, far, torch.tensor([[3.0, 2.0]], dtype=F64)).tolist() == [-1]
+    assert calls["n"] < 600

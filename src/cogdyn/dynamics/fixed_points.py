@@ -231,6 +231,8 @@ def state_conditions(fmap: FrozenInputMap, states: Tensor, conditions: Tensor | 
 # ---------------------------------------------------------------------- basins
 DIVERGED = 1e6
 """A state whose norm exceeds this has left every fixed point's basin (it diverges)."""
+RATE_WINDOW = 400
+"""Steps over which :func:`basins` measures how fast an orbit approaches the nearest point."""
 
 
 def basins(
@@ -283,26 +285,33 @@ def basins(
     radius = tol * (1 + pts.norm(dim=-1))
     labels = torch.full((len(h),), -1, dtype=torch.long)
     # Only orbits that have not matched yet are iterated (a frozen-input map is restricted to
-    # their rows); a plain step function gets the whole batch, as its rows are fixed.
-    # Orbits that settled elsewhere (diverged, or converged to a point not in the list) are
-    # given up as −1 as soon as that is certain.
+    # their rows); a plain step function gets the whole batch, as its rows are fixed. Orbits
+    # that cannot match any more are given up as −1 as soon as that is clear: diverged,
+    # converged to a point not in the list, or approaching the nearest allowed point too slowly
+    # to come within its radius in the steps left even at twice their rate over the last
+    # RATE_WINDOW steps (an orbit on another attractor does not approach at all).
     live = torch.arange(len(h))
     settled = torch.zeros(len(h), dtype=torch.bool)
+    lag = max(1, RATE_WINDOW // check_every)
+    history = torch.full((len(h), lag + 1), torch.inf, dtype=torch.float64)
     step: StepFn = model_map.select(cond).step if frozen else model_map  # type: ignore[union-attr]
     with torch.no_grad():
         for t in range(n_steps + 1):
             nxt = step(h) if t < n_steps else h
             if t % check_every == 0 or t == n_steps:
-                hit = _match(h, pts, same[live], radius)
+                hit, excess = _match(h, pts, same[live], radius)
                 labels[live] = torch.where(labels[live] < 0, hit, labels[live])
                 norm = h.norm(dim=-1)
                 gone = ~torch.isfinite(norm) | (norm > DIVERGED)
                 # Converged (steps 1000× below the match tolerance) yet far from every allowed
                 # point: a slowly converging orbit still on its way has steps ≫ that.
-                still = ((nxt - h).norm(dim=-1) <= 1e-3 * tol * (1 + norm)) & _far(
-                    h, pts, same[live], 100 * radius
-                )
-                settled[live] |= (labels[live] < 0) & (gone | still)
+                still = ((nxt - h).norm(dim=-1) <= 1e-3 * tol * (1 + norm)) & (excess > 100)
+                history[live] = torch.cat([history[live, 1:], excess.log().unsqueeze(1)], 1)
+                old, now = history[live, 0], history[live, -1]
+                rate = ((old - now) / (lag * check_every)).clamp(min=0.0)
+                slow = torch.isfinite(old) & (now > 2 * rate * (n_steps - t))
+                nowhere = ~same[live].any(dim=-1)  # no stable point of its condition at all
+                settled[live] |= (labels[live] < 0) & (gone | still | slow | nowhere)
                 keep = (labels[live] < 0) & ~settled[live]
                 if not bool(keep.any()):
                     break
@@ -313,18 +322,13 @@ def basins(
     return labels
 
 
-def _far(h: Tensor, pts: Tensor, allowed: Tensor, radius: Tensor) -> Tensor:
-    """Whether each state is farther than ``radius`` from every allowed point."""
+def _match(h: Tensor, pts: Tensor, allowed: Tensor, radius: Tensor) -> tuple[Tensor, Tensor]:
+    """Per state: the index of the nearest allowed point within its radius, else −1; and the
+    smallest distance to an allowed point in units of that point's radius (inf: none)."""
     if pts.shape[0] == 0:
-        return torch.ones(len(h), dtype=torch.bool)
-    return ~(allowed & (torch.cdist(h, pts) <= radius)).any(dim=-1)
-
-
-def _match(h: Tensor, pts: Tensor, allowed: Tensor, radius: Tensor) -> Tensor:
-    """Index of the nearest allowed point within its radius, else −1, per state."""
-    if pts.shape[0] == 0:
-        return torch.full((len(h),), -1, dtype=torch.long)
-    d = torch.cdist(h, pts)
-    d = torch.where(allowed & (d <= radius), d, torch.full_like(d, float("inf")))
-    best = d.argmin(dim=-1)
-    return torch.where(torch.isfinite(d.min(dim=-1).values), best, torch.full_like(best, -1))
+        return torch.full((len(h),), -1, dtype=torch.long), torch.full(
+            (len(h),), torch.inf, dtype=torch.float64
+        )
+    scaled = torch.where(allowed, torch.cdist(h, pts) / radius, torch.inf)
+    excess, best = scaled.min(dim=-1)
+    return torch.where(excess <= 1, best, torch.full_like(best, -1)), excess.double()
