@@ -1,4 +1,5 @@
-"""The study commands of the CLI: ``sweep``, ``results``, ``reproduce``, ``report``, ``plot``.
+"""The study commands of the CLI: ``sweep``, ``results``, ``reproduce``, ``report``, ``plot``,
+``similarity``.
 
 Kept apart from :mod:`cogdyn.cli` (single runs) so each file stays short; both stay thin: they
 parse, validate and call one library function per command.
@@ -73,13 +74,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{args.preset}")
     rc = _sweep_and_report(args, args.preset, out)
-    try:
-        from cogdyn.report import build_report
-    except ImportError:
-        print("report: not available in this build (statistics above)")
-        return rc
-    print(f"report: {build_report(out)}")
+    print(f"report: {_report(out, None)}")
     return rc
+
+
+def _report(sweep_dir: Path, out: str | None) -> Path:
+    """Figure data of the two networks the report shows (if missing), then the report."""
+    from cogdyn.report import build_report
+    from cogdyn.report.plot import write_representative_figure_data
+
+    write_representative_figure_data(sweep_dir)
+    return build_report(sweep_dir, out=out)
 
 
 def _cmd_results(args: argparse.Namespace) -> int:
@@ -96,22 +101,47 @@ def _cmd_results(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from cogdyn.report import build_report
-
-    print(f"report: {build_report(Path(args.sweep_dir), out=args.out)}")
+    print(f"report: {_report(Path(args.sweep_dir), args.out)}")
     return 0
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
+    from cogdyn.cli import _require_ctxdm_run
     from cogdyn.errors import ConfigError
     from cogdyn.report import plot_run
 
+    _require_ctxdm_run(Path(args.run_dir), "plot")
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     allowed = ("png", "svg", "pdf")
     if not formats or any(f not in allowed for f in formats):
         raise ConfigError("--format", f"must be a comma list of {', '.join(allowed)}")
     for path in plot_run(Path(args.run_dir), out_dir=args.out, formats=formats):
         print(path)
+    return 0
+
+
+def _cmd_similarity(args: argparse.Namespace) -> int:
+    from cogdyn.dynamics.similarity import SimilarityOptions, dsa_available, sweep_similarity
+
+    if args.methods is None:
+        methods = ("procrustes", "cca", "dsa") if dsa_available() else ("procrustes", "cca")
+        if "dsa" not in methods:
+            print("similarity: dsa-metric is not installed; DSA skipped (pip install dsa-metric)")
+    else:
+        methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    options = SimilarityOptions(
+        methods=methods, n_trials=args.trials, seed=args.seed, n_components=args.components
+    )
+    files = sweep_similarity(Path(args.sweep_dir), options)
+    import pandas as pd
+
+    table = pd.read_parquet(files["matrix"])
+    for method, grp in table.groupby("method", sort=False):
+        off = grp[grp["cell_a"] != grp["cell_b"]]["dissimilarity"]
+        spread = f"min {off.min():.4f}, max {off.max():.4f}"
+        print(f"{method}: off-diagonal mean {off.mean():.4f} ({spread})")
+    for name, path in files.items():
+        print(f"{name}: {path}")
     return 0
 
 
@@ -164,6 +194,21 @@ def add_study_commands(sub: Any, positive_int: Any) -> None:
     p.add_argument("sweep_dir", help="a directory written by `cogdyn sweep`")
     p.add_argument("--out", help="HTML file (default SWEEP_DIR/report.html)")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser(
+        "similarity", help="dissimilarity between the networks of a sweep (Procrustes, CCA, DSA)"
+    )
+    p.add_argument("sweep_dir", help="a directory written by `cogdyn sweep`")
+    p.add_argument(
+        "--methods",
+        help="comma list of procrustes, cca, dsa (default: all, dsa where dsa-metric is installed)",
+    )
+    p.add_argument("--trials", type=positive_int, default=200, help="shared trials (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the shared trials (default 0)")
+    p.add_argument(
+        "--components", type=positive_int, default=10, help="PCs per network (default 10)"
+    )
+    p.set_defaults(func=_cmd_similarity)
 
     p = sub.add_parser("plot", help="per-network figures of a run directory (PNG and SVG)")
     p.add_argument("run_dir", help="a run directory written by `cogdyn train`")

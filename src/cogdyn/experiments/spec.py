@@ -73,8 +73,9 @@ class AnalysisSpec:
     census: CensusOptions = dataclasses.field(default_factory=CensusOptions)
     populations: bool = True
     population: PopulationOptions = dataclasses.field(default_factory=PopulationOptions)
-    figures: bool = True
-    """Cache the per-network figure data of the report (``cogdyn plot``) after the analysis."""
+    figures: bool = False
+    """Cache every network's figure data (``cogdyn plot``) after its analysis; by default only
+    the networks the report shows get it, when the report is built."""
 
     def to_json(self) -> dict[str, Any]:
         census = self.census.to_json()
@@ -278,8 +279,8 @@ def _analysis(table: Any) -> AnalysisSpec:
         raise ConfigError("analysis.census.classify", "use the [analysis.classify] table")
     census = _options(CensusOptions, "analysis.census", {**census_table, "classify": classify})
     flags = {}
-    for key in ("populations", "figures"):
-        flags[key] = table.get(key, True)
+    for key, default in (("populations", True), ("figures", False)):
+        flags[key] = table.get(key, default)
         if not isinstance(flags[key], bool):
             raise ConfigError(f"analysis.{key}", "must be true or false")
     population = _options(PopulationOptions, "analysis.population", table.get("population", {}))

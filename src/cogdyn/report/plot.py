@@ -210,3 +210,22 @@ def _row(run_dir: Path) -> dict[str, Any]:
     """The results-table fields of a lone run, from its ``summary.json``."""
     s = io.read_json(run_dir / io.SUMMARY_FILE) if (run_dir / io.SUMMARY_FILE).is_file() else {}
     return {k: s.get(k) for k in ("algo", "delta", "seed", "dim_ring")}
+
+
+def write_representative_figure_data(sweep_dir: str | Path) -> list[Path]:
+    """Cache the figure data of the networks the report shows (the median-F_QP network of each
+    paradigm, :func:`~cogdyn.report.data.representative`) where it is missing; the run
+    directories written. Loading two networks here keeps :func:`build_report` file-only and
+    spares every other cell of a sweep the cost."""
+    from cogdyn.report.data import load_sweep, representative
+
+    sweep = load_sweep(sweep_dir)
+    written = []
+    for algo in ("ppo", "sl"):
+        run = representative(sweep, algo)
+        if run is None or not (run.path / io.MODEL_FILE).is_file():
+            continue
+        if not (run.path / ANALYSIS_DIR / FIGDATA_DIR / "meta.json").is_file():
+            write_figure_data(run.path)
+            written.append(run.path)
+    return written
