@@ -50,6 +50,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
         ("alpha", "model", "alpha"),
         ("sigma", "task", "sigma"),
         ("dim_ring", "task", "dim_ring"),
+        ("task", "task", "name"),
     ):
         value = getattr(args, flag, None)
         if value is not None:
@@ -109,9 +110,28 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     result = evaluate_run(Path(args.run_dir), n_trials=args.trials, seed=args.seed)
     print(f"accuracy {result['accuracy']:.4f} on {args.trials} fresh trials (seed {args.seed})")
-    print(f"ideal observer {result['ideal_observer_accuracy']:.4f}")
+    if result["ideal_observer_accuracy"] is not None:
+        print(f"ideal observer {result['ideal_observer_accuracy']:.4f}")
     for name, path in result["files"].items():
         print(f"{name}: {path}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from cogdyn import io
+    from cogdyn.interop import export_run
+
+    run_dir = Path(args.run_dir)
+    out = Path(args.out) if args.out else run_dir / "trajectories.npz"
+    path = export_run(
+        run_dir,
+        out,
+        n_trials=args.trials,
+        seed=args.seed,
+        model_file=args.checkpoint or io.MODEL_FILE,
+    )
+    print(f"trajectories of {args.trials} trials (seed {args.seed}): {path}")
+    print("load: cogdyn.interop.load_trajectories(path); xarray: cogdyn.interop.xarray_dict")
     return 0
 
 
@@ -136,6 +156,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from cogdyn.dynamics.census import CensusOptions
     from cogdyn.populations.options import PopulationOptions
 
+    _require_ctxdm_run(Path(args.run_dir), "analyze")
     census = CensusOptions(grid=args.grid, phase=args.phase, extra_starts=args.starts)
     population = PopulationOptions(
         activity_threshold=args.activity_threshold,
@@ -154,6 +175,20 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     )
     _print_analysis(summary)
     return 0
+
+
+def _require_ctxdm_run(run_dir: Path, command: str) -> None:
+    """The census and populations read CtxDM's conditions: refuse other tasks in one line."""
+    from cogdyn import io
+
+    path = run_dir / io.CONFIG_FILE
+    if path.is_file():
+        task = run_config_from_dict(io.read_json(path)).task
+        if not task.is_ctxdm:
+            raise UsageError(
+                f"{command}: {run_dir} was trained on {task.name}; the census and population "
+                "analyses support ctxdm only (use `cogdyn eval`, `export` or `similarity`)"
+            )
 
 
 def _fmt(x: float | None) -> str:
@@ -252,6 +287,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, help="leak α in (0, 1] (default 1)")
     p.add_argument("--sigma", type=float, help="input noise σ (default 0.45)")
     p.add_argument("--dim-ring", type=int, help="number of choices (default 2)")
+    p.add_argument(
+        "--task",
+        help="trial source: ctxdm (default) or neurogym:ENV_ID, e.g. "
+        "neurogym:PerceptualDecisionMaking-v0 (env kwargs: [task.env_kwargs] in --config)",
+    )
     p.add_argument("--target-accuracy", type=float, help="stop criterion (default 0.95)")
     p.add_argument(
         "--max-updates", type=int, help="budget of updates (default 20000 for sl, 1000 for ppo)"
@@ -336,6 +376,20 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int, help="torch threads (default: unchanged)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser(
+        "export", help="hidden trajectories of a run on fresh trials → .npz (trial, time, unit)"
+    )
+    p.add_argument("run_dir", help="a run directory written by `cogdyn train`")
+    p.add_argument("--out", help="output file (default RUN_DIR/trajectories.npz)")
+    p.add_argument("--trials", type=_positive_int, default=500, help="fresh trials (default 500)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fresh trials (default 0)")
+    p.add_argument(
+        "--checkpoint",
+        help="a weights file relative to RUN_DIR, e.g. checkpoints/update_0000100.safetensors "
+        "(default: the final model)",
+    )
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
         "quickstart", help="train and evaluate one supervised network (a first look)"

@@ -12,6 +12,7 @@ field names. Durations are numbers (ms) or tables such as
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ __all__ = [
 # σ = 0.45 puts the ideal observer at 99.4 % with the default timing (98.1 % at 5 % coherence);
 # neurogym's σ = 1.0 caps it at 94.1 %, below the 95 % stop criterion. See docs/task.md.
 DEFAULT_SIGMA = 0.45
+CTXDM = "ctxdm"
+NEUROGYM_PREFIX = "neurogym:"
+# TaskConfig fields that describe the trial source rather than CtxDM itself.
+_SOURCE_FIELDS = ("name", "env_kwargs")
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,15 @@ class TaskConfig:
     """Reward for a non-fixate action before the decision period."""
     abort: bool = False
     """End an RL episode at the first fixation break."""
+    name: str = "ctxdm"
+    """The trial source: ``ctxdm`` (this task) or ``neurogym:<EnvId>`` (any neurogym task through
+    :mod:`cogdyn.tasks.neurogym`; the fields above are then unused and must stay at defaults)."""
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Keyword arguments of ``neurogym.make(EnvId, ...)`` (``dt``, ``timing``, ``sigma``,
+    ``rewards``, ...), passed through as they are; only for neurogym tasks."""
 
     def __post_init__(self) -> None:
+        _check_task_source(self)
         require(finite(self.dt) and self.dt > 0, "task.dt", f"must be > 0 ms, got {self.dt}")
         for name in ("fixation", "stimulus", "delay", "decision"):
             d = getattr(self, name)
@@ -100,12 +112,46 @@ class TaskConfig:
         require(isinstance(self.abort, bool), "task.abort", "must be true or false")
 
     @property
+    def is_ctxdm(self) -> bool:
+        """True for cogdyn's own CtxDM, False for a neurogym task."""
+        return self.name == CTXDM
+
+    @property
     def n_inputs(self) -> int:
         return 1 + 2 * self.dim_ring + 2
 
     @property
     def n_actions(self) -> int:
         return 1 + self.dim_ring
+
+
+def _check_task_source(task: TaskConfig) -> None:
+    """Validate ``name`` and ``env_kwargs``; a neurogym task leaves the CtxDM fields alone."""
+    name = task.name
+    ok = isinstance(name, str) and (
+        name == CTXDM or (name.startswith(NEUROGYM_PREFIX) and len(name) > len(NEUROGYM_PREFIX))
+    )
+    require(ok, "task.name", f"must be 'ctxdm' or 'neurogym:<EnvId>', got {name!r}")
+    require(isinstance(task.env_kwargs, Mapping), "task.env_kwargs", "must be a table")
+    try:
+        plain = json.loads(json.dumps(dict(task.env_kwargs), allow_nan=False))
+    except (TypeError, ValueError):
+        raise ConfigError(
+            "task.env_kwargs", "must hold only numbers, strings, booleans, lists and tables"
+        ) from None
+    object.__setattr__(task, "env_kwargs", plain)  # a private copy: the config owns it
+    if name == CTXDM:
+        require(not plain, "task.env_kwargs", "is only for neurogym tasks (task.name)")
+        return
+    for f in dataclasses.fields(task):
+        if f.name in _SOURCE_FIELDS:
+            continue
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+        require(
+            getattr(task, f.name) == default,
+            f"task.{f.name}",
+            f"applies to ctxdm only; set {name}'s own settings in task.env_kwargs",
+        )
 
 
 @dataclass(frozen=True)
@@ -240,8 +286,15 @@ class RunConfig:
 
 
 def _task_to_json(task: TaskConfig) -> dict[str, Any]:
+    """The ``[task]`` table. CtxDM omits ``name`` and ``env_kwargs``, so its ``config.json`` is
+    exactly what it was before neurogym tasks existed (resume compares it); a neurogym task is
+    only its ``name`` and ``env_kwargs`` (the CtxDM fields are unused and at their defaults)."""
+    if not task.is_ctxdm:
+        return {"name": task.name, "env_kwargs": dict(task.env_kwargs)}
     out: dict[str, Any] = {}
     for f in dataclasses.fields(task):
+        if f.name in _SOURCE_FIELDS:
+            continue
         v = getattr(task, f.name)
         out[f.name] = v.to_json() if isinstance(v, Duration) else v
     out["coherences"] = list(task.coherences)

@@ -1,4 +1,5 @@
-"""Trial sources: the batched CtxDM task, the trial container and shared scoring rules."""
+"""Trial sources: the batched CtxDM task, neurogym tasks (:mod:`cogdyn.tasks.neurogym`, through
+:func:`make_task`), the trial container and shared scoring rules."""
 
 from cogdyn.tasks.base import (
     DECISION,
@@ -12,6 +13,7 @@ from cogdyn.tasks.base import (
     score_actions,
 )
 from cogdyn.tasks.ctxdm import CtxDM
+from cogdyn.tasks.registry import TrialTask, make_task
 
 __all__ = [
     "DECISION",
@@ -23,5 +25,7 @@ __all__ = [
     "CtxDM",
     "Outcome",
     "TrialBatch",
+    "TrialTask",
+    "make_task",
     "score_actions",
 ]

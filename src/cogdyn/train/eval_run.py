@@ -9,8 +9,9 @@ import torch
 
 from cogdyn import io
 from cogdyn.config import RunConfig, run_config_from_dict
-from cogdyn.tasks import CtxDM
+from cogdyn.tasks import make_task
 from cogdyn.train.evaluate import (
+    condition_table,
     evaluate,
     output_probabilities,
     plot_output_probabilities,
@@ -35,14 +36,30 @@ def evaluate_run(run_dir: str | Path, *, n_trials: int = 2000, seed: int = 12345
     """Accuracy on fresh trials, the psychometric table and output probabilities over time.
 
     Writes ``eval/psychometric.csv``, ``eval/output_probabilities.csv``, ``eval/
-    output_probabilities.png`` and ``eval/summary.json`` in the run directory.
+    output_probabilities.png`` and ``eval/summary.json`` in the run directory. A neurogym task
+    writes ``eval/conditions.csv`` (accuracy per trial condition) instead of the CtxDM tables.
     """
     run_dir = Path(run_dir)
     config, model = load_run(run_dir)
-    task = CtxDM(config.task)
+    task = make_task(config.task)
     batch = task.sample(n_trials, torch.Generator().manual_seed(seed))
     ev = evaluate(model, task, batch)
     out = run_dir / EVAL_DIR
+    if not config.task.is_ctxdm:
+        files = {"conditions": out / "conditions.csv"}
+        table = condition_table(batch, ev.outcome)
+        io.atomic_write_bytes(files["conditions"], table.to_csv(index=False).encode())
+        result = {
+            "task": config.task.name,
+            "accuracy": ev.accuracy,
+            "fix_break_rate": ev.fix_break_rate,
+            "no_response_rate": ev.no_response_rate,
+            "n_trials": n_trials,
+            "seed": seed,
+            "ideal_observer_accuracy": None,
+        }
+        io.write_json(out / "summary.json", result)
+        return {**result, "files": {k: str(v) for k, v in files.items()}}
     psych = psychometric_table(batch, ev.outcome)
     probs = output_probabilities(model, task, seed=seed)
     files = {

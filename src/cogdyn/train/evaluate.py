@@ -17,7 +17,7 @@ from torch import Tensor
 
 from cogdyn.config import Duration
 from cogdyn.models import VanillaRNN
-from cogdyn.tasks import PAD, PERIOD_NAMES, CtxDM, Outcome, TrialBatch
+from cogdyn.tasks import PAD, PERIOD_NAMES, CtxDM, Outcome, TrialBatch, TrialTask
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def greedy_actions(model: VanillaRNN, batch: TrialBatch) -> Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: VanillaRNN, task: CtxDM, batch: TrialBatch) -> Evaluation:
+def evaluate(model: VanillaRNN, task: TrialTask, batch: TrialBatch) -> Evaluation:
     """Score the greedy policy of ``model`` on ``batch``."""
     was_training = model.training
     model.eval()
@@ -93,6 +93,29 @@ def psychometric_table(batch: TrialBatch, outcome: Outcome) -> pd.DataFrame:
         .sort_values(keys, ignore_index=True)
     )
     return table
+
+
+def condition_table(batch: TrialBatch, outcome: Outcome) -> pd.DataFrame:
+    """Accuracy, fixation breaks and no-responses per trial condition, for any task.
+
+    A condition is one combination of the batch's per-trial variables (``batch.info``, e.g.
+    ``ground_truth`` and ``coh`` of a neurogym task), the correct ``choice`` included.
+    """
+    frame = pd.DataFrame({k: v.cpu().numpy() for k, v in sorted(batch.info.items())})
+    keys = list(frame.columns)
+    frame["correct"] = outcome.correct.cpu().numpy()
+    frame["fix_break"] = outcome.fix_break.cpu().numpy()
+    frame["no_response"] = (outcome.choice == 0).cpu().numpy()
+    return (
+        frame.groupby(keys, as_index=False)
+        .agg(
+            n=("correct", "size"),
+            accuracy=("correct", "mean"),
+            fix_break_rate=("fix_break", "mean"),
+            no_response_rate=("no_response", "mean"),
+        )
+        .sort_values(keys, ignore_index=True)
+    )
 
 
 @torch.no_grad()
@@ -233,7 +256,7 @@ class Rollout:
 
 @torch.no_grad()
 def rollout(
-    model: VanillaRNN, task: CtxDM, n_trials: int, seed: int, *, greedy: bool = True
+    model: VanillaRNN, task: TrialTask, n_trials: int, seed: int, *, greedy: bool = True
 ) -> Rollout:
     """Run ``model`` on ``n_trials`` fresh trials drawn with ``seed`` and keep every step.
 

@@ -27,7 +27,7 @@ import torch
 from cogdyn import io
 from cogdyn.config import ConfigError, RunConfig
 from cogdyn.models import VanillaRNN
-from cogdyn.tasks import CtxDM
+from cogdyn.tasks import TrialTask, make_task
 from cogdyn.train.evaluate import evaluate
 from cogdyn.train.resume import clear_resume, load_resume, save_resume
 
@@ -105,7 +105,7 @@ def progress_bar(enabled: bool, *, eta: bool = False) -> Any:
 def run_training(
     config: RunConfig,
     out_dir: str | Path,
-    make_updater: Callable[[VanillaRNN, CtxDM, torch.Generator, torch.device], Updater],
+    make_updater: Callable[[VanillaRNN, TrialTask, torch.Generator, torch.device], Updater],
     *,
     progress: bool | None = None,
     resume: bool = False,
@@ -117,7 +117,7 @@ def run_training(
     A non-finite loss stops training with :class:`TrainingDiverged`.
     """
     tc = config.train
-    task = CtxDM(config.task)
+    task = make_task(config.task)
     task.check_target(tc.target_accuracy)
     device = resolve_device(tc.device)
     if tc.threads:
@@ -233,8 +233,9 @@ def run_training(
         "seed": tc.seed,
         "hidden": config.model.hidden,
         "alpha": config.model.alpha,
-        "dim_ring": config.task.dim_ring,
-        "sigma": config.task.sigma,
+        **({} if config.task.is_ctxdm else {"task": config.task.name}),
+        "dim_ring": config.task.dim_ring if config.task.is_ctxdm else None,
+        "sigma": config.task.sigma if config.task.is_ctxdm else None,
         "accuracy": final.accuracy,
         "fix_break_rate": final.fix_break_rate,
         "mean_return": final.mean_return,

@@ -16,7 +16,7 @@ from torch.nn import functional as F
 from cogdyn.config import RunConfig
 from cogdyn.models import VanillaRNN
 from cogdyn.models.packed import Packing, run_packed
-from cogdyn.tasks import CtxDM, TrialBatch
+from cogdyn.tasks import TrialBatch, TrialTask
 from cogdyn.train.loop import run_training
 
 
@@ -26,7 +26,7 @@ class SupervisedUpdater:
     def __init__(
         self,
         model: VanillaRNN,
-        task: CtxDM,
+        task: TrialTask,
         generator: torch.Generator,
         device: torch.device,
         config: RunConfig,

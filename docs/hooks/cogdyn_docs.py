@@ -1,0 +1,334 @@
+"""MkDocs hook: pages generated at build time from the code itself, so they cannot go stale.
+
+* ``reference/cli.md`` — every command and option of ``cogdyn.cli.make_parser()``;
+* ``tutorial.md`` — ``docs/tutorial.py`` (a jupytext percent script) as prose and code;
+* ``examples.md`` — the shipped example networks, from ``cogdyn/examples/networks/index.json``;
+* ``changelog.md`` and ``citing.md`` — from ``CHANGELOG.md`` and ``CITATION.cff``;
+* ``reference/api/*.md`` — one page per subpackage, every module found on disk;
+* ``assets/trial-structure.png`` — the trial figure, drawn by cogdyn's report code.
+
+Nothing is written into the source tree; the files exist only in the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# ----------------------------------------------------------------------------------- CLI
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _option_rows(parser: argparse.ArgumentParser) -> list[str]:
+    rows = []
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+            continue
+        if action.option_strings:
+            name = ", ".join(f"`{s}`" for s in action.option_strings)
+            if action.nargs != 0:
+                name += f" `{action.metavar or action.dest.upper()}`"
+        else:
+            name = f"`{action.metavar or action.dest}`"
+        choices = ", ".join(f"`{c}`" for c in action.choices) if action.choices else ""
+        default = action.default
+        if action.nargs == 0 or default in (None, argparse.SUPPRESS) or not action.option_strings:
+            shown = ""
+        else:
+            shown = f"`{default}`"
+        required = "yes" if action.required else ""
+        rows.append(f"| {name} | {_cell(action.help or '')} | {choices} | {shown} | {required} |")
+    return rows
+
+
+def cli_reference() -> str:
+    """The CLI reference page, rendered from the live parser."""
+    from cogdyn.cli import make_parser
+
+    os.environ["COLUMNS"] = "100"  # argparse wraps usage lines at $COLUMNS
+    parser = make_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    out = [
+        "# Command-line reference",
+        "",
+        "Generated from `cogdyn.cli.make_parser()` when this site was built, so it lists exactly "
+        "the commands and options of this version. `cogdyn COMMAND --help` prints the same.",
+        "",
+        "```text",
+        parser.format_usage().strip(),
+        "```",
+        "",
+        parser.description or "",
+        "",
+        "| command | what it does |",
+        "|---|---|",
+    ]
+    out += [f"| [`{n}`](#cogdyn-{n}) | {_cell(helps.get(n, ''))} |" for n in sub.choices]
+    out.append("")
+    for name, p in sub.choices.items():
+        out += [
+            f"## cogdyn {name}",
+            "",
+            _cell(helps.get(name, "")),
+            "",
+            "```text",
+            p.format_usage().strip(),
+            "```",
+            "",
+            "| argument | help | choices | default |",
+            "|---|---|---|---|",
+            *_option_rows(p),
+            "",
+        ]
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------ tutorial
+CELL = re.compile(r"^# %%(.*)$")
+
+
+def tutorial_page(source: str) -> str:
+    """A jupytext percent script as Markdown: markdown cells as prose, code cells as code."""
+    cells: list[tuple[str, list[str]]] = []
+    kind, lines = "code", []
+    for line in source.splitlines():
+        m = CELL.match(line)
+        if m:
+            cells.append((kind, lines))
+            kind, lines = ("markdown" if "[markdown]" in m.group(1) else "code"), []
+        else:
+            lines.append(line)
+    cells.append((kind, lines))
+    out = []
+    for kind, lines in cells:
+        text = "\n".join(lines).strip("\n")
+        if not text.strip():
+            continue
+        if kind == "markdown":
+            out.append("\n".join(re.sub(r"^# ?", "", ln) for ln in text.splitlines()))
+        elif not text.startswith("# ---"):
+            code = "\n".join(ln for ln in text.splitlines() if not ln.startswith("# ruff:"))
+            out.append(f"```python\n{code}\n```")
+    header = (
+        '!!! note "Run it"\n'
+        "    This page is [`tutorial.py`](tutorial.py), a jupytext percent script: run it with "
+        "`python docs/tutorial.py`, or open it as a notebook with `jupytext --to notebook "
+        "docs/tutorial.py`. `tests/test_tutorial.py` executes it in CI and checks its results."
+    )
+    body = "\n\n".join(out)
+    title, _, rest = body.partition("\n")
+    return f"{title}\n\n{header}\n{rest}\n"
+
+
+# ------------------------------------------------------------------------------ examples
+def examples_page() -> str:
+    """The example networks and how to use them, from the shipped index."""
+    index = ROOT / "src" / "cogdyn" / "examples" / "networks" / "index.json"
+    meta = json.loads(index.read_text()) if index.is_file() else {}
+    rows = [
+        f"| `{name}` | {m['description']} | {m['updates_to_criterion']} | "
+        f"{', '.join(f'{a:.3f}' for a in m['heldout_accuracy_post_criterion'])} | "
+        f"{m['eval_accuracy']:.3f} | {m['frac_qp']:.2f} | {m['size_bytes'] / 1024:.0f} KiB |"
+        for name, m in sorted(meta.items())
+    ]
+    page = EXAMPLES_TEMPLATE.replace("{rows}", "\n".join(rows) or "| (none built) |||||||")
+    if _has_option("analyze", "--example"):
+        page = page.replace("{cli}", EXAMPLE_FLAG)
+    return page.replace("{cli}", "")
+
+
+def _has_option(command: str, option: str) -> bool:
+    """Whether ``cogdyn COMMAND`` has ``option`` in this version's parser."""
+    from cogdyn.cli import make_parser
+
+    sub = next(a for a in make_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    parser = sub.choices.get(command)
+    return parser is not None and any(option in a.option_strings for a in parser._actions)
+
+
+EXAMPLE_FLAG = """
+Or in one command, which copies the example to a run directory first:
+
+```bash
+cogdyn analyze --example rl-small --grid 11 --starts 0
+```
+"""
+
+
+EXAMPLES_TEMPLATE = """# Example networks
+
+cogdyn ships a few small trained networks (N = 64, trained to the default 95 % held-out
+criterion with cogdyn's own `train`), so the analysis can be tried without training first. Each
+is a complete run directory as `cogdyn train` writes it, trimmed to the checkpoints the analysis
+uses (untrained, criterion, post-criterion, final).
+
+| name | what | updates to 95 % | held-out, post-criterion | fresh trials | F_QP | size |
+|---|---|---|---|---|---|---|
+{rows}
+
+Fresh-trial accuracy: 2000 new trials (seed 12345), as `cogdyn eval` measures it. The final
+model is the last post-criterion checkpoint; its accuracy can sit below 95 % — accuracy
+fluctuates after the criterion, which is why cogdyn's headline numbers average over the
+post-criterion checkpoints. F_QP: the fraction of the 2 × 11 × 11 stimulus-census grid points
+(onset start) whose attractor is quasi-periodic, final model, default classifier.
+
+## Use them
+
+```python
+from cogdyn import examples
+
+examples.names()                                  # the list above
+config, model = examples.load("rl-small")         # RunConfig and VanillaRNN
+run_dir = examples.copy("rl-small", "runs/rl-small")   # a writable run directory
+```
+
+```bash
+cogdyn eval runs/rl-small
+cogdyn analyze runs/rl-small --grid 11 --starts 0
+cogdyn plot runs/rl-small
+```
+{cli}
+Analyse a copy: `examples.path(name)` points into the installed package, which may be
+read-only, and `cogdyn analyze` writes `analysis/` into the run directory.
+
+## Regenerate them
+
+```bash
+python -m cogdyn.examples.make_examples            # ≈ 2½ minutes on one core
+```
+
+The script (`src/cogdyn/examples/make_examples.py`) trains each network on one torch thread from
+seed 0, so the same torch version gives the same weights; it then deletes the log-spaced early
+checkpoints, evaluates each network and takes its census, and rewrites `index.json` and
+`README.md` beside the networks.
+"""
+
+
+# ------------------------------------------------------------------------------ citing
+def citing_page() -> str:
+    """How to cite cogdyn and the paper, from CITATION.cff."""
+    import yaml
+
+    cff = (ROOT / "CITATION.cff").read_text()
+    data = yaml.safe_load(cff)
+    ref = data["preferred-citation"]
+    authors = " and ".join(f"{a['family-names']}, {a['given-names']}" for a in ref["authors"])
+    bib_paper = (
+        "@misc{kononov2025hybrid,\n"
+        f"  title = {{{ref['title']}}},\n"
+        f"  author = {{{authors}}},\n"
+        f"  year = {{{ref['year']}}},\n"
+        "  eprint = {2510.11162},\n"
+        "  archivePrefix = {arXiv},\n"
+        f"  url = {{{ref['url']}}}\n"
+        "}"
+    )
+    bib_tool = (
+        "@software{cogdyn,\n"
+        f"  title = {{{data['title']}}},\n"
+        f"  author = {{{data['authors'][0]['name']}}},\n"
+        f"  version = {{{data['version']}}},\n"
+        f"  note = {{{data['abstract'].strip()}}}\n"
+        "}"
+    )
+    return (
+        "# Citing\n\n"
+        "If cogdyn helps your work, cite the study it implements and, for the software, cogdyn "
+        "itself. `CITATION.cff` at the repository root holds both (GitHub's *Cite this "
+        "repository* reads it).\n\n"
+        f"## The paper\n\n{ref['authors'][0]['family-names']} et al., *{ref['title']}*, "
+        f"arXiv:2510.11162 ({ref['year']}).\n\n```bibtex\n{bib_paper}\n```\n\n"
+        f"## The software\n\n```bibtex\n{bib_tool}\n```\n\n"
+        f"## CITATION.cff\n\n```yaml\n{cff.strip()}\n```\n"
+    )
+
+
+# ------------------------------------------------------------------------------ figure
+def trial_figure() -> bytes:
+    """Fig. 1a analog from cogdyn's report code, for the default task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cogdyn.config import RunConfig
+    from cogdyn.report.run_figures import fig_trial_structure
+    from cogdyn.report.style import figure_bytes
+
+    fig = fig_trial_structure(RunConfig().to_json()["task"])
+    return figure_bytes(fig, "png", dpi=110)
+
+
+# ------------------------------------------------------------------------------ API
+API_PAGES: dict[str, tuple[str, str]] = {
+    "core": ("cogdyn", "Configuration, errors, files and the command line"),
+    "tasks": ("cogdyn.tasks", "Tasks"),
+    "models": ("cogdyn.models", "The network"),
+    "train": ("cogdyn.train", "Training and evaluation"),
+    "dynamics": ("cogdyn.dynamics", "Dynamics"),
+    "analysis": ("cogdyn.analysis", "Run-level analysis"),
+    "populations": ("cogdyn.populations", "Populations, robustness, information"),
+    "experiments": ("cogdyn.experiments", "Sweeps"),
+    "report": ("cogdyn.report", "The report"),
+    "examples": ("cogdyn.examples", "Example networks"),
+}
+"""Page stem → (package, title). ``core`` holds the top-level modules of ``cogdyn``."""
+
+
+def api_modules(package: str) -> list[str]:
+    """Public modules of ``package``, found on disk (a new module shows up by itself)."""
+    folder = ROOT / "src" / Path(*package.split("."))
+    if package == "cogdyn":
+        return [f"cogdyn.{p.stem}" for p in sorted(folder.glob("*.py")) if p.stem[0] != "_"]
+    return [f"{package}.{p.stem}" for p in sorted(folder.glob("*.py")) if p.stem[0] != "_"]
+
+
+def api_page(package: str, title: str) -> str:
+    """One API page: the package's docstring, then every public module's members."""
+    out = [f"# {title}", ""]
+    if package != "cogdyn":
+        out += [f"::: {package}", "    options:", "      members: false", ""]
+    for module in api_modules(package):
+        out += [f"::: {module}", ""]
+    return "\n".join(out)
+
+
+ROLE = re.compile(
+    r":(?:class|func|meth|mod|data|attr|exc|obj):(<code>)~?(?:[\w.]*\.)?([^<]+</code>)"
+)
+
+
+def on_page_content(html: str, **_: Any) -> str:
+    """Sphinx roles in docstrings (``:class:`~a.B` ``) render as plain code (``B``)."""
+    return ROLE.sub(r"\1\2", html)
+
+
+# ------------------------------------------------------------------------------ hook
+def on_files(files: Any, config: Any) -> Any:
+    """Add the generated pages and figure to the build."""
+    from mkdocs.structure.files import File
+
+    tutorial = (Path(config["docs_dir"]) / "tutorial.py").read_text()
+    generated: dict[str, str | bytes] = {
+        "reference/cli.md": cli_reference(),
+        "tutorial.md": tutorial_page(tutorial),
+        "examples.md": examples_page(),
+        "citing.md": citing_page(),
+        "changelog.md": (ROOT / "CHANGELOG.md").read_text(),
+        "assets/trial-structure.png": trial_figure(),
+    }
+    for stem, (package, title) in API_PAGES.items():
+        generated[f"reference/api/{stem}.md"] = api_page(package, title)
+    for uri, content in generated.items():
+        files.append(File.generated(config, uri, content=content))
+    return files
+
+
+__all__ = ["api_page", "cli_reference", "on_files", "on_page_content", "tutorial_page"]
