@@ -156,7 +156,19 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from cogdyn.dynamics.census import CensusOptions
     from cogdyn.populations.options import PopulationOptions
 
-    _require_ctxdm_run(Path(args.run_dir), "analyze")
+    args.run_dir = _analysis_target(args)
+    if not _is_ctxdm_run(Path(args.run_dir)):
+        from cogdyn.analysis.condition_census import analyze_condition_run
+
+        s = analyze_condition_run(Path(args.run_dir), checkpoints=args.checkpoints)
+        fq = s["frac_qp"]
+        print(
+            f"{s['task']} {s['algo']} δ={s['delta']} seed={s['seed']}: census of "
+            f"{s['grid']['conditions']} trial conditions; F_QP {_fmt(fq['mean'])} ± "
+            f"{_fmt(fq['std'])} over {fq['n']} checkpoints, untrained "
+            f"{_fmt(s['frac_qp_untrained'])} (fixed points and populations: CtxDM only)"
+        )
+        return 0
     census = CensusOptions(grid=args.grid, phase=args.phase, extra_starts=args.starts)
     population = PopulationOptions(
         activity_threshold=args.activity_threshold,
@@ -175,6 +187,35 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     )
     _print_analysis(summary)
     return 0
+
+
+def _example_names() -> list[str]:
+    from cogdyn import examples
+
+    return examples.names()
+
+
+def _analysis_target(args: argparse.Namespace) -> str:
+    """The run directory to analyse: RUN_DIR, or a copy of the example ``--example``."""
+    if args.example is None:
+        if args.run_dir is None:
+            raise UsageError("analyze: give a run directory or --example NAME")
+        return args.run_dir
+    if args.run_dir is not None:
+        raise UsageError("analyze: give a run directory or --example NAME, not both")
+    from cogdyn import examples
+
+    dest = Path(args.out or f"runs/example-{args.example}")
+    if (dest / "config.json").is_file():
+        return str(dest)
+    return str(examples.copy(args.example, dest))
+
+
+def _is_ctxdm_run(run_dir: Path) -> bool:
+    from cogdyn import io
+
+    path = run_dir / io.CONFIG_FILE
+    return not path.is_file() or run_config_from_dict(io.read_json(path)).task.is_ctxdm
 
 
 def _require_ctxdm_run(run_dir: Path, command: str) -> None:
@@ -322,7 +363,13 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "analyze", help="attractor census, fixed points and populations of a trained run"
     )
-    p.add_argument("run_dir", help="a run directory written by `cogdyn train`")
+    p.add_argument("run_dir", nargs="?", help="a run directory written by `cogdyn train`")
+    p.add_argument(
+        "--example",
+        choices=_example_names(),
+        help="analyse a shipped example network, copied to --out first",
+    )
+    p.add_argument("--out", help="with --example: where to copy it (default runs/example-NAME)")
     p.add_argument(
         "--grid", type=_odd_grid, default=21, help="coherences per modality, odd (default 21)"
     )

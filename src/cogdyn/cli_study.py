@@ -29,7 +29,7 @@ def print_stats(stats: dict[str, Any]) -> None:
     """The headline statistics of a sweep, as a few readable lines."""
     print(f"cells: {stats['n_done']} done, {stats['n_failed']} failed of {stats['n_cells']}")
     for g in stats["groups"]:
-        level = f"dim_ring {g.get('dim_ring')}, coherences {g.get('coherences')}"
+        level = ", ".join(f"{k} {g[k]}" for k in ("task", "dim_ring", "coherences") if k in g)
         mw = g["mann_whitney"]
         print(
             f"δ={g['delta']:g} ({level}): F_QP ppo {_ms(g['ppo'])} vs sl {_ms(g['sl'])}; "
@@ -174,7 +174,12 @@ def add_study_commands(sub: Any, positive_int: Any) -> None:
 
     p = sub.add_parser("results", help="print the results table of a sweep")
     p.add_argument("sweep_dir", help="a directory written by `cogdyn sweep`")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table (default), csv or json",
+    )
     p.set_defaults(func=_cmd_results)
 
     p = sub.add_parser(

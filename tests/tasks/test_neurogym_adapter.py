@@ -217,5 +217,9 @@ def test_cli_trains_evaluates_and_exports_a_neurogym_run(tmp_path, capsys, one_t
     data = load_trajectories(out / "trajectories.npz")
     assert data["hidden"].shape == (12, 32, 8)  # DelayMatchSample: 32 steps
     assert "info_sample_theta" in data
-    assert main(["analyze", str(out)]) == 2
+    # analyze runs the census over the task's trial conditions; plot stays CtxDM-only.
+    assert main(["analyze", str(out), "--checkpoints", "final"]) == 0
+    assert "trial conditions" in capsys.readouterr().out
+    assert (out / "analysis" / "attractors.parquet").is_file()
+    assert main(["plot", str(out)]) == 2
     assert "support ctxdm only" in capsys.readouterr().err

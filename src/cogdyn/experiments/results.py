@@ -138,7 +138,8 @@ def collect_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
     rows = []
     for cell in sweep.cells:
         params = dict(cell.params)
-        params["coherences"] = ",".join(f"{c:g}" for c in params["coherences"])
+        if "coherences" in params:
+            params["coherences"] = ",".join(f"{c:g}" for c in params["coherences"])
         row: dict[str, Any] = {"cell": cell.id, **params}
         record = read_record(sweep_dir, cell.id)
         row["status"] = record["status"] if record else "pending"

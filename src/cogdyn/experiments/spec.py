@@ -36,9 +36,9 @@ from cogdyn.dynamics.census import CensusOptions
 from cogdyn.dynamics.classify import ClassifyOptions
 from cogdyn.errors import ConfigError
 from cogdyn.populations.options import PopulationOptions
-from cogdyn.tasks import CtxDM
+from cogdyn.tasks.registry import make_task
 
-PRESETS: tuple[str, ...] = ("quick", "paper")
+PRESETS: tuple[str, ...] = ("quick", "paper", "neurogym-pdm")
 """Sweep files shipped with cogdyn (``cogdyn/experiments/presets/NAME.toml``)."""
 AXES: dict[str, tuple[str, str]] = {
     "algo": ("train", "algo"),
@@ -216,8 +216,10 @@ def _execution(table: Any) -> int:
 
 def _cell_id(params: Mapping[str, Any]) -> str:
     parts = [str(params["algo"]), f"d{params['delta']:g}", f"s{params['seed']}"]
-    parts.append(f"r{params['dim_ring']}")
-    parts.append("c" + "_".join(f"{c:g}" for c in params["coherences"]))
+    if "dim_ring" in params:
+        parts.append(f"r{params['dim_ring']}")
+    if "coherences" in params:
+        parts.append("c" + "_".join(f"{c:g}" for c in params["coherences"]))
     if "sigma" in params:
         parts.append(f"n{params['sigma']:g}")
     return "-".join(parts)
@@ -226,7 +228,7 @@ def _cell_id(params: Mapping[str, Any]) -> str:
 def _cells(grid: dict[str, list[Any]], shared: dict[str, Any], threads: int) -> list[Cell]:
     base_task = build_section(type(RunConfig().task), "task", shared.get("task", {}))
     cells: list[Cell] = []
-    ideal: dict[str, float] = {}
+    tasks: dict[str, Any] = {}
     axes = list(grid)
     for combo in itertools.product(*(grid[a] for a in axes)):
         params = dict(zip(axes, combo, strict=True))
@@ -237,11 +239,10 @@ def _cells(grid: dict[str, list[Any]], shared: dict[str, Any], threads: int) -> 
         config = merge(shared, over)
         try:
             run = run_config_from_dict(config)
-            task_key = repr(run.to_json()["task"])  # the ideal observer is computed once per task
-            if task_key not in ideal:
-                ideal[task_key] = CtxDM(run.task).ideal_observer_accuracy
-            if run.train.target_accuracy > ideal[task_key]:
-                CtxDM(run.task).check_target(run.train.target_accuracy)
+            task_key = repr(run.to_json()["task"])  # each task (and its ideal observer) built once
+            if task_key not in tasks:
+                tasks[task_key] = make_task(run.task)
+            tasks[task_key].check_target(run.train.target_accuracy)
             if run.train.algo == "ppo":
                 from cogdyn.train.ppo import PPOConfig
 
@@ -249,9 +250,12 @@ def _cells(grid: dict[str, list[Any]], shared: dict[str, Any], threads: int) -> 
         except ConfigError as e:
             where = ", ".join(f"{k}={v}" for k, v in params.items())
             raise ConfigError(e.field, f"{e.message} (cell {where})") from None
-        params.setdefault("dim_ring", base_task.dim_ring)
-        params.setdefault("coherences", list(base_task.coherences))
-        params["coherences"] = [float(c) for c in params["coherences"]]
+        if run.task.is_ctxdm:
+            params.setdefault("dim_ring", base_task.dim_ring)
+            params.setdefault("coherences", list(base_task.coherences))
+            params["coherences"] = [float(c) for c in params["coherences"]]
+        else:
+            params["task"] = run.task.name
         cells.append(Cell(_cell_id(params), params, run.to_json()))
     ids = [c.id for c in cells]
     if len(set(ids)) != len(ids):

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats as sps
 
 PARADIGMS: tuple[str, ...] = ("sl", "ppo")
-LEVEL_KEYS: tuple[str, ...] = ("dim_ring", "coherences", "sigma")
+LEVEL_KEYS: tuple[str, ...] = ("task", "dim_ring", "coherences", "sigma")
 SUMMARISED: tuple[str, ...] = (
     "frac_qp",
     "frac_qp_bounded",
