@@ -1,0 +1,2 @@
+"""Sweeps of runs over paradigm × δ × seed × task settings: files, executors, results and
+statistics (see ``docs/sweeps.md``)."""

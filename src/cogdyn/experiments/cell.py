@@ -33,10 +33,12 @@ class CellBusy(RuntimeError):
 
 
 def run_dir(sweep_dir: str | Path, cell_id: str) -> Path:
+    """The run directory of a cell: ``DIR/runs/<cell>``."""
     return Path(sweep_dir) / RUNS_DIR / cell_id
 
 
 def record_path(sweep_dir: str | Path, cell_id: str) -> Path:
+    """Where a cell's record lives: ``DIR/cells/<cell>.json``."""
     return Path(sweep_dir) / RECORDS_DIR / f"{cell_id}.json"
 
 

@@ -34,7 +34,10 @@ WORKER: tuple[str, ...] = (sys.executable, "-m", "cogdyn.experiments.worker")
 
 
 class Executor(Protocol):
-    def run(self, sweep_dir: Path, sweep: Sweep, cells: Sequence[str], on_event: Event) -> None: ...
+    """Runs cells of a sweep and reports each start and end through ``on_event``."""
+
+    def run(self, sweep_dir: Path, sweep: Sweep, cells: Sequence[str], on_event: Event) -> None:
+        """Run ``cells`` of ``sweep`` into ``sweep_dir``; returns when all have ended."""
 
 
 def thread_env(threads: int) -> dict[str, str]:
@@ -59,6 +62,7 @@ class LocalExecutor:
         self.workers = workers
 
     def run(self, sweep_dir: Path, sweep: Sweep, cells: Sequence[str], on_event: Event) -> None:
+        """Start a worker per cell, at most ``workers`` at once; record workers that died."""
         pending = list(cells)
         running: dict[str, subprocess.Popen[bytes]] = {}
         logs = sweep_dir / "logs"
@@ -119,6 +123,7 @@ class RayExecutor:
         self.address, self.workers = address, workers
 
     def run(self, sweep_dir: Path, sweep: Sweep, cells: Sequence[str], on_event: Event) -> None:
+        """Submit every cell as a Ray task and report them as they finish."""
         try:
             import ray
         except ImportError:
@@ -156,6 +161,7 @@ class RayExecutor:
 
 
 def make_executor(kind: str, workers: int, address: str | None = None) -> Executor:
+    """The executor ``kind`` (one of :data:`EXECUTORS`); ConfigError for another name."""
     if kind == "local":
         return LocalExecutor(workers)
     if kind == "ray":

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cogdyn import io
+from cogdyn.dynamics.classify import LABELS
 from cogdyn.experiments.cell import RUNS_DIR, read_record
 from cogdyn.experiments.spec import Sweep
 
@@ -34,14 +35,6 @@ TRAIN_COLUMNS: tuple[str, ...] = (
     "trials_to_criterion",
     "env_steps_to_criterion",
     "mean_return",
-)
-LABELS: tuple[str, ...] = (
-    "fixed_point",
-    "periodic",
-    "quasi_periodic",
-    "chaotic",
-    "divergent",
-    "unresolved",
 )
 ANALYSIS_COLUMNS: tuple[str, ...] = (
     "frac_qp",
@@ -167,6 +160,7 @@ def write_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
 
 
 def read_results(sweep_dir: str | Path) -> pd.DataFrame:
+    """``DIR/results.parquet``; FileNotFoundError (one line) when the sweep has none."""
     path = Path(sweep_dir) / RESULTS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{sweep_dir} has no {RESULTS_FILE}: run `cogdyn sweep` first")

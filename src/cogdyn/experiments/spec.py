@@ -78,6 +78,7 @@ class AnalysisSpec:
     the networks the report shows get it, when the report is built."""
 
     def to_json(self) -> dict[str, Any]:
+        """The settings as plain JSON values (census and classify options as tables)."""
         census = self.census.to_json()
         classify = census.pop("classify")
         return {
@@ -101,6 +102,7 @@ class Cell:
     config: dict[str, Any]
 
     def run_config(self) -> RunConfig:
+        """The cell's validated :class:`RunConfig`."""
         return run_config_from_dict(self.config)
 
 
@@ -129,6 +131,7 @@ class Sweep:
         }
 
     def cell(self, cell_id: str) -> Cell:
+        """The cell with id ``cell_id`` (KeyError if the sweep has none)."""
         for c in self.cells:
             if c.id == cell_id:
                 return c

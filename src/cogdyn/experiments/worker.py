@@ -18,6 +18,7 @@ SWEEP_FILE = "sweep.json"
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the cell named on the command line; the exit status says how it went."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
         print("usage: python -m cogdyn.experiments.worker SWEEP_DIR CELL", file=sys.stderr)

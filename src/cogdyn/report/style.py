@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from cogdyn.dynamics.classify import LABELS
 from cogdyn.io import atomic_write_bytes
 
 # Okabe & Ito (2008), "Color universal design": safe for the common colour-vision deficiencies.
@@ -39,14 +40,7 @@ ALGO_COLOR = {"ppo": OKABE_ITO["vermillion"], "sl": OKABE_ITO["blue"]}
 ALGO_MARKER = {"ppo": "o", "sl": "s"}
 ALGO_LINE = {"ppo": "-", "sl": "--"}
 
-LABEL_ORDER: tuple[str, ...] = (
-    "fixed_point",
-    "periodic",
-    "quasi_periodic",
-    "chaotic",
-    "divergent",
-    "unresolved",
-)
+LABEL_ORDER: tuple[str, ...] = LABELS
 """Attractor labels of :mod:`cogdyn.dynamics.classify`, in legend order."""
 LABEL_NAME = {
     "fixed_point": "fixed point",

@@ -49,7 +49,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -59,6 +59,7 @@ from cogdyn.config import ConfigError, RunConfig, build_section
 from cogdyn.models import VanillaRNN
 from cogdyn.models.packed import Packing, run_packed, run_trials
 from cogdyn.tasks import Outcome, TrialBatch
+from cogdyn.tasks.registry import TrialTask
 from cogdyn.train.loop import run_training
 
 # ----------------------------------------------------------------------------------------------
@@ -153,20 +154,6 @@ class PPOConfig:
 
 # ----------------------------------------------------------------------------------------------
 # The pieces of PPO, as plain functions of tensors (tested against hand-computed cases)
-
-
-class TrialTask(Protocol):
-    """What PPO needs from a task: batched trials and the scoring of actions on them."""
-
-    @property
-    def n_inputs(self) -> int: ...
-
-    @property
-    def n_actions(self) -> int: ...
-
-    def sample(self, batch_size: int, generator: torch.Generator) -> TrialBatch: ...
-
-    def score(self, batch: TrialBatch, actions: Tensor) -> Outcome: ...
 
 
 def policy_logits(logits: Tensor, cap: float) -> Tensor:
