@@ -77,7 +77,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = build_run_config(args)
     out = Path(args.out or f"runs/{config.train.algo}-d{config.model.delta:g}-s{config.train.seed}")
     _prepare_out(out, args.overwrite)
-    summary = train(config, out, progress=None if args.progress else False)
+    progress = None if args.progress else False
+    summary = train(config, out, progress=progress, tensorboard=args.tensorboard)
     _print_summary(summary, out)
     return 0
 
@@ -351,6 +352,12 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", help="run directory (default runs/ALGO-dDELTA-sSEED)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+    p.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="also log each evaluation's metrics as TensorBoard scalars in DIR "
+        "(needs the tensorboard package)",
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=_cmd_train)
 

@@ -181,6 +181,11 @@ def test_the_report_builds_from_a_real_sweep(tiny_sweep, tmp_path, capsys):
     page = html.read_text(encoding="utf-8")
     assert re.findall(r'<section id="([^"]+)"', page) == [s for s, _ in SECTIONS]
     assert page.count('src="data:image/png;base64,') >= 5
+    # The similarity figure appears once `cogdyn similarity` has run.
+    assert '<img src="data:image/png;base64,' not in page.split("dynamical similarity")[0][-300:]
+    assert main(["similarity", str(out)]) == 0
+    assert main(["report", str(out), "--out", str(html)]) == 0
+    assert 'alt="dynamical similarity between networks"' in html.read_text(encoding="utf-8")
     # The two networks the report shows got their figure data, the others were spared it.
     with_data = [r.name for r in (out / RUNS_DIR).iterdir() if (r / "analysis/figdata").is_dir()]
     assert sorted(name.split("-")[0] for name in with_data) == ["ppo", "sl"]

@@ -16,6 +16,7 @@ from cogdyn.report.captions import CAPTION
 from cogdyn.report.claims import Evidence, Verdict, evaluate_claims
 from cogdyn.report.data import Run, Sweep, dumps, load_sweep, num, representative, runs
 from cogdyn.report.html import esc, figure, frame_table, missing, page, table, verdict_cell
+from cogdyn.report.similarity_figure import fig_similarity
 from cogdyn.report.style import ALGO_NAME, ALGOS
 
 REPORT_FILE = "report.html"
@@ -183,6 +184,12 @@ def _attractors(sweep: Sweep, reps: list[Run], analyses: list[tuple[str, dict[st
                 CAPTION["fqp_performance"],
                 "F_QP against performance",
                 how="no results",
+            ),
+            figure(
+                fig_similarity(sweep),
+                CAPTION["similarity"],
+                "dynamical similarity between networks",
+                how="run `cogdyn similarity SWEEP_DIR`, then rebuild the report",
             ),
         ]
     )

@@ -30,6 +30,12 @@ CAPTION: dict[str, str] = {
         "Attractor type at every (c₁, c₂) of the census grid, per context (Fig. 2 analog), final "
         "model of each representative network, from the stimulus-onset state."
     ),
+    "similarity": (
+        "Dynamical similarity between the networks (cogdyn similarity): multidimensional "
+        "scaling of the pairwise dissimilarities of their hidden trajectories on the same trials, "
+        "one panel per method (Procrustes, CCA, DSA when installed). Networks close together "
+        "compute alike."
+    ),
     "fqp_delta": (
         "F_QP against δ: mean ± SEM over networks, faint dots = networks, dotted = untrained "
         "baseline, p = two-sided Mann–Whitney RL vs SL."

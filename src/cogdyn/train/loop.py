@@ -30,6 +30,7 @@ from cogdyn.models import VanillaRNN
 from cogdyn.tasks import TrialTask, make_task
 from cogdyn.train.evaluate import evaluate
 from cogdyn.train.resume import clear_resume, load_resume, save_resume
+from cogdyn.train.tensorboard import ScalarLog
 
 
 class TrainingDiverged(RuntimeError):
@@ -109,12 +110,14 @@ def run_training(
     *,
     progress: bool | None = None,
     resume: bool = False,
+    tensorboard: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train one network into ``out_dir`` and return its summary (also in ``summary.json``).
 
     With ``resume``, a run interrupted in ``out_dir`` (same config) continues from its last
     evaluation (:mod:`cogdyn.train.resume`) and ends exactly as an uninterrupted run would.
-    A non-finite loss stops training with :class:`TrainingDiverged`.
+    A non-finite loss stops training with :class:`TrainingDiverged`. ``tensorboard``: a
+    directory where every evaluation's metrics are also logged as TensorBoard scalars.
     """
     tc = config.train
     task = make_task(config.task)
@@ -164,6 +167,7 @@ def run_training(
     start = time.perf_counter() - elapsed
     last_stats: dict[str, float] = {}
     show = sys.stderr.isatty() if progress is None else progress
+    board = ScalarLog(tensorboard) if tensorboard is not None else None
 
     with progress_bar(show) as bar:
         job = bar.add_task(
@@ -199,6 +203,8 @@ def run_training(
                     }
                 )
                 io.write_csv(out / io.METRICS_FILE, rows)
+                if board is not None:
+                    board.log(rows[-1])
             kind = None
             if reached_at is not None and is_eval:
                 post_done += 1
@@ -220,6 +226,8 @@ def run_training(
                 book.update(reached_at=reached_at, post_done=post_done, checkpoints=checkpoints)
                 save_resume(out, model, updater, book)
 
+    if board is not None:
+        board.close()
     wall = time.perf_counter() - start
     final = evaluate(model, task, eval_batch)
     io.save_model(

@@ -425,6 +425,7 @@ def train_ppo(
     *,
     progress: bool | None = None,
     resume: bool = False,
+    tensorboard: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train one network with PPO into ``out_dir``; returns the summary (as ``summary.json``).
 
@@ -442,6 +443,7 @@ def train_ppo(
         ),
         progress=progress,
         resume=resume,
+        tensorboard=tensorboard,
     )
 
 

@@ -9,17 +9,25 @@ from cogdyn.config import RunConfig
 
 
 def train(
-    config: RunConfig, out: str | Path, *, progress: bool | None = None, resume: bool = False
+    config: RunConfig,
+    out: str | Path,
+    *,
+    progress: bool | None = None,
+    resume: bool = False,
+    tensorboard: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train with the configured algorithm into ``out``; returns the run's summary.
 
     ``resume`` continues an interrupted run in ``out`` from its last evaluation
-    (:mod:`cogdyn.train.resume`).
+    (:mod:`cogdyn.train.resume`); ``tensorboard`` also logs each evaluation's metrics there
+    (:mod:`cogdyn.train.tensorboard`).
     """
     if config.train.algo == "sl":
         from cogdyn.train.supervised import train_supervised
 
-        return train_supervised(config, out, progress=progress, resume=resume)
+        return train_supervised(
+            config, out, progress=progress, resume=resume, tensorboard=tensorboard
+        )
     from cogdyn.train.ppo import train_ppo
 
-    return train_ppo(config, out, progress=progress, resume=resume)
+    return train_ppo(config, out, progress=progress, resume=resume, tensorboard=tensorboard)

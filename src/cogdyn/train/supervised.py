@@ -72,6 +72,7 @@ def train_supervised(
     *,
     progress: bool | None = None,
     resume: bool = False,
+    tensorboard: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train one network by supervised learning into ``out_dir``; returns the summary."""
     return run_training(
@@ -80,4 +81,5 @@ def train_supervised(
         lambda model, task, gen, device: SupervisedUpdater(model, task, gen, device, config),
         progress=progress,
         resume=resume,
+        tensorboard=tensorboard,
     )
