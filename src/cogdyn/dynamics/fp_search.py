@@ -22,6 +22,7 @@ from cogdyn.dynamics.fixed_points import (
     dedupe,
     shape_of,
 )
+from cogdyn.linalg import solve_each
 
 
 def _autograd_jacobian(step: StepFn, h: Tensor) -> Tensor:
@@ -57,7 +58,7 @@ def _newton(step: StepFn, jac: Callable[[Tensor], Tensor], h: Tensor, n_steps: i
     for _ in range(n_steps):
         with torch.no_grad():
             r = step(h) - h
-            delta, info = torch.linalg.solve_ex(jac(h) - eye, -r.unsqueeze(-1))
+            delta, info = solve_each(jac(h) - eye, -r.unsqueeze(-1))
             cand = h + delta.squeeze(-1)
             q_new = _residual_q(step, cand)
             ok = (info == 0) & torch.isfinite(q_new) & (q_new < q)

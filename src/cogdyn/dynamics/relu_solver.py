@@ -21,6 +21,7 @@ from cogdyn.dynamics.fixed_points import (
     state_conditions,
 )
 from cogdyn.dynamics.maps import FrozenInputMap
+from cogdyn.linalg import solve_each
 
 # Largest N for which all 2^N activation patterns may be enumerated.
 MAX_ENUMERATED_UNITS = 20
@@ -71,7 +72,7 @@ def relu_fixed_points(
         uc = u2[c]
         # (I − D_s W) h = D_s u, with D_s W = s[:, :, None] * W (rows of silent units zeroed).
         a = eye - s.unsqueeze(-1) * W
-        h, info = torch.linalg.solve_ex(a, (s * uc).unsqueeze(-1))
+        h, info = solve_each(a, (s * uc).unsqueeze(-1))
         h = h.squeeze(-1)
         pre = h @ W.T + uc
         scale = 1 + uc.abs().amax(-1, keepdim=True) + h.abs().amax(-1, keepdim=True)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from cogdyn.linalg import solve_each
 from cogdyn.populations.groups import SILENT
 from cogdyn.populations.information import CONSTANT_TOL, _codes, copula_normal, mi_discrete
 
@@ -76,7 +77,7 @@ def ridge_decoder_accuracy(
         y = onehot[train]
         y_mean = y.mean(0)
         gram = xt.transpose(1, 2) @ xt + ridge * len(y) * eye
-        w = torch.linalg.solve(gram, xt.transpose(1, 2) @ (y - y_mean))
+        w, _ = solve_each(gram, xt.transpose(1, 2) @ (y - y_mean))
         pred = (((feats[:, test] - mean) / sd) @ w + y_mean).argmax(-1)
         hits += (pred == torch.from_numpy(codes)[test]).sum(1)
     return hits.numpy() / n
