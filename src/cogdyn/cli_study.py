@@ -106,11 +106,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from cogdyn.cli import _require_ctxdm_run
+    from cogdyn.cli_analysis import require_ctxdm_run
     from cogdyn.errors import ConfigError
     from cogdyn.report import plot_run
 
-    _require_ctxdm_run(Path(args.run_dir), "plot")
+    require_ctxdm_run(Path(args.run_dir), "plot")
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     allowed = ("png", "svg", "pdf")
     if not formats or any(f not in allowed for f in formats):

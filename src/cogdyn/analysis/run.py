@@ -123,12 +123,23 @@ def analyze_run(
         population_options: their options (default :class:`PopulationOptions`()).
 
     Returns:
-        The summary also written to ``analysis/summary.json``, with ``files`` added.
+        The summary also written to ``analysis/summary.json``, with ``files`` added. A run of
+        another task than CtxDM (neurogym) gets the census over its trial conditions instead
+        (:func:`~cogdyn.analysis.condition_census.analyze_condition_run`, with the census's
+        classify options and ``seed``; its summary has a ``task`` key).
     """
     run_dir = Path(run_dir)
     config, final_model = load_run(run_dir)
     if not (run_dir / io.SUMMARY_FILE).is_file():
         raise FileNotFoundError(f"{run_dir} has no {io.SUMMARY_FILE}: training did not finish")
+    if not config.task.is_ctxdm:  # a trial-condition task (neurogym): its own census only
+        from cogdyn.analysis.condition_census import analyze_condition_run
+
+        with _threads(threads):
+            classify = (census or CensusOptions()).classify
+            return analyze_condition_run(
+                run_dir, checkpoints=checkpoints, classify=classify, seed=seed
+            )
     train_summary = io.read_json(run_dir / io.SUMMARY_FILE)
     selected = select_checkpoints(train_summary, checkpoints)
     for ck in selected:

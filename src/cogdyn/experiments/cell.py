@@ -90,21 +90,35 @@ def _train_and_analyse(
 ) -> dict[str, Any]:
     stage = "train"
     timings: dict[str, float] = {}
+    spec = sweep.analysis
     try:
+        config = cell.run_config()
         if not (out / io.SUMMARY_FILE).is_file():
             from cogdyn.train.run import train
 
             start = time.perf_counter()
-            train(cell.run_config(), out, progress=False, resume=True)
+            train(config, out, progress=False, resume=True)
             timings["train_s"] = round(time.perf_counter() - start, 3)
         stage = "analyze"
-        ctxdm = cell.run_config().task.is_ctxdm
         if not (out / "analysis" / io.SUMMARY_FILE).is_file():
+            from cogdyn.analysis.run import analyze_run
+
+            # For a non-CtxDM task analyze_run runs the census over its trial conditions.
             start = time.perf_counter()
-            _analyse(out, sweep, ctxdm)
+            analyze_run(
+                out,
+                checkpoints=spec.checkpoints,
+                census=spec.census,
+                n_trials=spec.n_trials,
+                threads=sweep.threads,
+                progress=False,
+                populations=spec.populations,
+                population_options=spec.population,
+            )
             timings["analysis_s"] = round(time.perf_counter() - start, 3)
         stage = "figures"
-        if ctxdm and sweep.analysis.figures and not (out / FIGURE_DATA).is_file():
+        figures = config.task.is_ctxdm and spec.figures
+        if figures and not (out / FIGURE_DATA).is_file():
             from cogdyn.report import write_figure_data
 
             write_figure_data(out)
@@ -116,26 +130,3 @@ def _train_and_analyse(
     record = {"cell": cell.id, "params": cell.params, "status": DONE, "error": "", **timings}
     io.write_json(record_path(sweep_dir, cell.id), record)
     return record
-
-
-def _analyse(out: Path, sweep: Sweep, ctxdm: bool) -> None:
-    """``cogdyn analyze`` with the sweep's settings: the grid census, fixed points and
-    populations for CtxDM; the census over trial conditions for other tasks."""
-    spec = sweep.analysis
-    if not ctxdm:
-        from cogdyn.analysis.condition_census import analyze_condition_run
-
-        analyze_condition_run(out, checkpoints=spec.checkpoints, classify=spec.census.classify)
-        return
-    from cogdyn.analysis.run import analyze_run
-
-    analyze_run(
-        out,
-        checkpoints=spec.checkpoints,
-        census=spec.census,
-        n_trials=spec.n_trials,
-        threads=sweep.threads,
-        progress=False,
-        populations=spec.populations,
-        population_options=spec.population,
-    )
