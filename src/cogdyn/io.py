@@ -77,6 +77,12 @@ def write_json(path: str | Path, data: Any) -> None:
     atomic_write_bytes(path, text.encode())
 
 
+def as_written(data: Any) -> Any:
+    """``data`` as :func:`write_json` then :func:`read_json` give it back (tuples become lists,
+    tensors and numpy values plain numbers), for comparing with what a file holds."""
+    return json.loads(json.dumps(data, default=_json_default, allow_nan=False))
+
+
 def read_json(path: str | Path) -> Any:
     with Path(path).open() as fh:
         return json.load(fh)

@@ -47,19 +47,10 @@ def prepare_dir(out: Path, sweep: Sweep) -> None:
     resolved = sweep.to_json()
     if path.is_file():
         old = io.read_json(path)
-        same = old.get("cells") == io_json(resolved["cells"]) and old.get("analysis") == io_json(
-            resolved["analysis"]
-        )
+        same = all(old.get(key) == io.as_written(resolved[key]) for key in ("cells", "analysis"))
         if not same:
             raise ConfigError("--out", f"{out} holds a different sweep; choose another directory")
     io.write_json(path, resolved)
-
-
-def io_json(value: Any) -> Any:
-    """``value`` as it reads back from JSON (tuples → lists)."""
-    import json
-
-    return json.loads(json.dumps(value, default=str))
 
 
 def run_sweep(

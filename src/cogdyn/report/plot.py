@@ -218,10 +218,11 @@ def write_representative_figure_data(sweep_dir: str | Path) -> list[Path]:
     directories written. Loading two networks here keeps :func:`build_report` file-only and
     spares every other cell of a sweep the cost."""
     from cogdyn.report.data import load_sweep, representative
+    from cogdyn.report.style import ALGOS
 
     sweep = load_sweep(sweep_dir)
     written = []
-    for algo in ("ppo", "sl"):
+    for algo in ALGOS:
         run = representative(sweep, algo)
         if run is None or not (run.path / io.MODEL_FILE).is_file():
             continue

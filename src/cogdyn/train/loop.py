@@ -13,7 +13,6 @@ model. Each is evaluated on the held-out trials and its accuracy stored in its J
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -128,7 +127,7 @@ def run_training(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    same = json.loads(json.dumps(config.to_json()))
+    same = io.as_written(config.to_json())
     if resume and (out / io.CONFIG_FILE).is_file() and io.read_json(out / io.CONFIG_FILE) != same:
         raise ConfigError("resume", f"{out} holds a run with a different config")
     io.write_json(out / io.CONFIG_FILE, config.to_json())
