@@ -26,12 +26,12 @@ import time
 
 import torch
 
+from cogdyn.analysis.census import CensusOptions, attractor_census, census_map, census_summary
 from cogdyn.config import ModelConfig
 from cogdyn.dynamics import lyapunov_spectrum
-from cogdyn.dynamics.census import CensusOptions, attractor_census, census_map, census_summary
+from cogdyn.io import load_run
 from cogdyn.models import VanillaRNN
 from cogdyn.tasks import CtxDM
-from cogdyn.train.eval_run import load_run
 
 
 def _model(run: str | None) -> tuple[torch.nn.Module, CtxDM, str]:

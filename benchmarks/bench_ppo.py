@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from cogdyn.behaviour import evaluate
 from cogdyn.config import ModelConfig, TaskConfig
 from cogdyn.models import VanillaRNN
 from cogdyn.tasks import CtxDM
-from cogdyn.train.evaluate import evaluate
 from cogdyn.train.ppo import PPOConfig, PPOUpdater
 
 

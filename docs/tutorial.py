@@ -133,8 +133,8 @@ rl_dir, rl_summary = tiny_run(
 # error).
 
 # %%
-from cogdyn.train.eval_run import load_run
-from cogdyn.train.evaluate import evaluate
+from cogdyn.behaviour import evaluate
+from cogdyn.io import load_run
 
 fresh = task.sample(1000, torch.Generator().manual_seed(12345))
 models, accuracy = {}, {}
@@ -162,7 +162,7 @@ sl_accuracy, rl_accuracy = accuracy["SL"], accuracy["RL"]
 # 200 + 200 steps keep this tutorial fast (short windows make the labels less certain).
 
 # %%
-from cogdyn.dynamics.census import CensusOptions, attractor_census, census_summary
+from cogdyn.analysis.census import CensusOptions, attractor_census, census_summary
 from cogdyn.dynamics.classify import LABELS, ClassifyOptions
 
 options = CensusOptions(

@@ -127,5 +127,12 @@ def test_cli_similarity_refuses_a_sweep_without_results(tmp_path, capsys):
     assert "results.parquet" in capsys.readouterr().err
 
 
-def test_dsa_available_reports_the_optional_package():
-    assert isinstance(dsa_available(), bool)
+def test_dsa_available_reports_the_optional_package(monkeypatch):
+    """Known answers: a module named DSA that imports gives True; a failing import gives False."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "DSA", types.ModuleType("DSA"))
+    assert dsa_available() is True
+    monkeypatch.setitem(sys.modules, "DSA", None)  # `import DSA` raises ImportError
+    assert dsa_available() is False

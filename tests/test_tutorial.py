@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cogdyn.dynamics.census import CENSUS_COLUMNS
+from cogdyn.analysis.census import CENSUS_COLUMNS
 from cogdyn.dynamics.classify import LABELS
 
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial.py"

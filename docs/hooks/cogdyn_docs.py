@@ -268,16 +268,17 @@ def trial_figure() -> bytes:
 
 # ------------------------------------------------------------------------------ API
 API_PAGES: dict[str, tuple[str, str]] = {
-    "core": ("cogdyn", "Configuration, errors, files and the command line"),
+    "core": ("cogdyn", "Configuration, errors, files, behaviour"),
     "tasks": ("cogdyn.tasks", "Tasks"),
     "models": ("cogdyn.models", "The network"),
-    "train": ("cogdyn.train", "Training and evaluation"),
+    "train": ("cogdyn.train", "Training"),
     "dynamics": ("cogdyn.dynamics", "Dynamics"),
     "analysis": ("cogdyn.analysis", "Run-level analysis"),
     "populations": ("cogdyn.populations", "Populations, robustness, information"),
     "experiments": ("cogdyn.experiments", "Sweeps"),
     "report": ("cogdyn.report", "The report"),
     "examples": ("cogdyn.examples", "Example networks"),
+    "cli": ("cogdyn.cli", "The command line"),
 }
 """Page stem → (package, title). ``core`` holds the top-level modules of ``cogdyn``."""
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cogdyn.duration import Duration
-from cogdyn.errors import ConfigError, finite, require
+from cogdyn.errors import ConfigError, finite, is_int, require
 
 __all__ = [
     "ConfigError",
@@ -187,6 +187,8 @@ class ModelConfig:
         )
 
 
+ALGOS: tuple[str, ...] = ("ppo", "sl")
+"""The learning paradigms (``train.algo``), in display order: RL first."""
 _ALGO_DEFAULTS = {"max_updates": {"sl": 20000, "ppo": 1000}, "eval_every": {"sl": 50, "ppo": 5}}
 
 
@@ -231,11 +233,7 @@ class TrainConfig:
                 object.__setattr__(self, name, defaults[self.algo])
         for name in ("seed", "max_updates", "batch_size", "eval_every", "eval_trials", "threads"):
             v = getattr(self, name)
-            require(
-                isinstance(v, int) and not isinstance(v, bool),
-                f"train.{name}",
-                "must be an integer",
-            )
+            require(is_int(v), f"train.{name}", "must be an integer")
         require(self.seed >= 0, "train.seed", f"must be ≥ 0, got {self.seed}")
         require(self.max_updates >= 1, "train.max_updates", "must be ≥ 1")
         require(self.batch_size >= 1, "train.batch_size", "must be ≥ 1")

@@ -22,6 +22,8 @@ import torch
 from torch import nn
 
 from cogdyn import io
+from cogdyn.io import load_run
+from cogdyn.tasks import make_task
 from cogdyn.tasks.base import TrialBatch
 
 DIMS: dict[str, tuple[str, ...]] = {
@@ -137,8 +139,6 @@ def export_run(
     model_file: str = io.MODEL_FILE,
 ) -> Path:
     """Hidden trajectories of a run directory's model on ``n_trials`` fresh trials → ``.npz``."""
-    from cogdyn.tasks import make_task
-    from cogdyn.train.eval_run import load_run
 
     config, model = load_run(run_dir, model_file)
     task = make_task(config.task)

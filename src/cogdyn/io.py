@@ -22,14 +22,39 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save
 
-from cogdyn.config import ModelConfig
+from cogdyn.config import ModelConfig, RunConfig, run_config_from_dict
+from cogdyn.models import VanillaRNN
 
+# The layout of a run directory (cogdyn train, cogdyn analyze, cogdyn eval, cogdyn plot) ...
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 ENV_FILE = "env.json"
 METRICS_FILE = "metrics.csv"
 SUMMARY_FILE = "summary.json"
 CHECKPOINT_DIR = "checkpoints"
+STATE_FILE = "resume.safetensors"
+BOOK_FILE = "resume.json"
+ANALYSIS_DIR = "analysis"
+FIGDATA_DIR = "figdata"
+EVAL_DIR = "eval"
+FIGURES_DIR = "figures"
+# ... and of a sweep directory (cogdyn sweep, results, similarity, report).
+SWEEP_FILE = "sweep.json"
+RESULTS_FILE = "results.parquet"
+STATS_FILE = "stats.json"
+REPORT_FILE = "report.html"
+RUNS_DIR = "runs"
+RECORDS_DIR = "cells"
+LOCK_FILE = ".lock"
+SIMILARITY_FILE = "similarity.parquet"
+MDS_FILE = "similarity_mds.parquet"
+SIMILARITY_JSON = "similarity.json"
+SIMILARITY_FIGURE_FILE = "similarity.png"
+
+
+def analysis_file(run_dir: str | Path, name: str) -> Path:
+    """``RUN_DIR/analysis/<name>.parquet``, one table of ``cogdyn analyze``."""
+    return Path(run_dir) / ANALYSIS_DIR / f"{name}.parquet"
 
 
 def _umask() -> int:
@@ -124,8 +149,6 @@ def load_state(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any
 
 def load_model(path: str | Path) -> Any:
     """Rebuild a :class:`~cogdyn.models.VanillaRNN` from a safetensors file and its sidecar."""
-    from cogdyn.models import VanillaRNN
-
     state, meta = load_state(path)
     cfg = ModelConfig(**meta["model"]) if "model" in meta else None
     n_hidden, n_in = state["weight_ih_l0"].shape
@@ -167,3 +190,14 @@ def environment_info(device: str = "cpu") -> dict[str, Any]:
         "cuda": torch.cuda.get_device_name(0) if device.startswith("cuda") else None,
         "git_commit": _git_commit(),
     }
+
+
+def load_run(run_dir: str | Path, model_file: str = MODEL_FILE) -> tuple[RunConfig, Any]:
+    """The config and trained model of a run directory."""
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+    config = run_config_from_dict(read_json(run_dir / CONFIG_FILE))
+    model = load_model(run_dir / model_file)
+    model.eval()
+    return config, model

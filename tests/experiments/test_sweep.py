@@ -13,11 +13,11 @@ import pytest
 
 from cogdyn import io
 from cogdyn.cli import main
-from cogdyn.experiments.cell import LOCK_FILE, RECORDS_DIR, RUNS_DIR, record_path
+from cogdyn.experiments.cell import record_path
 from cogdyn.experiments.results import TIMING_COLUMNS, read_results
 from cogdyn.experiments.spec import load_sweep
 from cogdyn.experiments.sweep import run_sweep
-from cogdyn.train.resume import BOOK_FILE
+from cogdyn.io import BOOK_FILE, LOCK_FILE, RECORDS_DIR, RUNS_DIR
 
 
 def _comparable(frame: pd.DataFrame) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from cogdyn.behaviour import evaluate
 from cogdyn.dynamics.classify import LABELS
 from cogdyn.populations.activity import aligned_states, period_means, trial_states
 from cogdyn.populations.crystallisation import (
@@ -17,7 +18,6 @@ from cogdyn.populations.crystallisation import (
     saturation_index,
     training_trajectory,
 )
-from cogdyn.train.evaluate import evaluate
 
 
 def _data(rng, n=300, dims=20):

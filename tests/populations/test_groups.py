@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from cogdyn.dynamics.phase_points import PhasePoints, phase_fixed_points
+from cogdyn.analysis.phase_points import PhasePoints, phase_fixed_points
+from cogdyn.behaviour import evaluate
 from cogdyn.populations.activity import last_step_of, trial_states
 from cogdyn.populations.groups import (
     balance_index,
@@ -17,7 +18,6 @@ from cogdyn.populations.groups import (
     group_units,
 )
 from cogdyn.tasks.base import DELAY
-from cogdyn.train.evaluate import evaluate
 
 from .conftest import DELAY_GROUPS, EXPECTED_GROUPS
 
@@ -55,7 +55,8 @@ def found(net, task):
 
 def _groups(points: PhasePoints, found):
     _, end, ctx, choice = found
-    return group_units(decision_attractors(points, 2, end, ctx, choice), 0.05)
+    states = points.fixed_points.states.numpy()
+    return group_units(decision_attractors(points.points, states, 2, end, ctx, choice), 0.05)
 
 
 def test_groups_of_hand_built_network_from_decision_attractors(found, net) -> None:

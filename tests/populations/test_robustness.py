@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from cogdyn.behaviour import evaluate
 from cogdyn.populations.robustness import (
     ablate,
     accuracy_with_state_noise,
     robustness_curves,
     robustness_scores,
 )
-from cogdyn.train.evaluate import evaluate
 
 from .conftest import EXPECTED_GROUPS, hand_built_net
 

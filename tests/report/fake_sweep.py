@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from cogdyn.analysis.census import CensusOptions
+from cogdyn.analysis.figure_data import write_figure_data
 from cogdyn.analysis.run import analyze_run
-from cogdyn.cli import train
 from cogdyn.config import run_config_from_dict
-from cogdyn.dynamics.census import CensusOptions
 from cogdyn.dynamics.classify import ClassifyOptions
-from cogdyn.report.plot import write_figure_data
+from cogdyn.train.run import train
 
 DELTAS = (0.1, 0.2)
 SEEDS = (0, 1, 2)

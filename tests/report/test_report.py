@@ -16,7 +16,7 @@ from PIL import Image
 from cogdyn.report import build_report, claims_for, plot_run
 from cogdyn.report.build import SECTIONS
 from cogdyn.report.claims import Evidence, evaluate_claims
-from cogdyn.report.data import load_sweep, representative
+from cogdyn.report.data import read_sweep, representative
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -168,7 +168,7 @@ def test_missing_analyses_render_not_computed(sweep_dir: Path) -> None:
 
 
 def test_representative_is_the_median_network(sweep_dir: Path) -> None:
-    sweep = load_sweep(sweep_dir)
+    sweep = read_sweep(sweep_dir)
     for algo, (delta, seed) in {"ppo": (0.2, 1), "sl": (0.1, 0)}.items():
         rep = representative(sweep, algo)
         assert rep is not None and rep.path == sweep_dir / "runs" / algo

@@ -191,7 +191,7 @@ def test_supervised_learns_perceptual_decision_making(tmp_path, one_thread):
     ideal = _pdm_ideal_accuracy()  # 0.864; chance is 0.5
     assert summary["task"] == "neurogym:PerceptualDecisionMaking-v0"
     assert 0.7 < summary["accuracy"] <= ideal + 0.03
-    from cogdyn.train.eval_run import evaluate_run
+    from cogdyn.analysis.evaluation import evaluate_run
 
     result = evaluate_run(tmp_path / "sl", n_trials=300, seed=1)
     assert result["accuracy"] > 0.7

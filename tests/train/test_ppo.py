@@ -8,11 +8,11 @@ import torch
 from safetensors.torch import load_file
 from torch.nn import functional as F
 
+from cogdyn.behaviour import evaluate
 from cogdyn.cli import main
 from cogdyn.config import ConfigError, ModelConfig, run_config_from_dict
 from cogdyn.models import VanillaRNN
 from cogdyn.tasks import DECISION, CtxDM, TrialBatch, score_actions
-from cogdyn.train.evaluate import evaluate
 from cogdyn.train.ppo import (
     Packing,
     PPOConfig,

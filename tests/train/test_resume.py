@@ -7,8 +7,8 @@ import torch
 
 from cogdyn import io
 from cogdyn.config import ConfigError, run_config_from_dict
+from cogdyn.io import BOOK_FILE, STATE_FILE
 from cogdyn.train import ppo, supervised
-from cogdyn.train.resume import BOOK_FILE, STATE_FILE
 from cogdyn.train.run import train
 
 SMALL = {

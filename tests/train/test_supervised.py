@@ -88,8 +88,8 @@ def test_run_directory_contents(tmp_path):
 def test_post_criterion_checkpoints(tmp_path, monkeypatch):
     """Scripted held-out accuracies: the criterion is met at update 8, then exactly K = 3 more
     evaluation intervals run, each checkpointed, even when accuracy dips below the criterion."""
+    from cogdyn.behaviour import Evaluation
     from cogdyn.train import loop
-    from cogdyn.train.evaluate import Evaluation
 
     # evaluated at: init, 1, 2, 3 (log), 4 (interval), 6 (log), 8, 10 (log), 12, 16, 18 (log), 20
     script = iter([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.96, 0.9, 0.93, 0.97, 0.5, 0.98, 0.99])

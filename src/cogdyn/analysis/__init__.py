@@ -1,17 +1,12 @@
-"""Run-level analysis: the attractor census and the delay/decision fixed points of a run
-directory, over its checkpoints, written to ``RUN_DIR/analysis/``."""
+"""The study's view of a run directory: CtxDM conditions, the attractor census, phase fixed
+points, populations, checkpoint selection and figure data, over a run's checkpoints, written to
+``RUN_DIR/analysis/``."""
 
-from cogdyn.analysis.run import (
-    ANALYSIS_DIR,
-    CHECKPOINT_SETS,
-    Checkpoint,
-    analyze_run,
-    select_checkpoints,
-)
-from cogdyn.analysis.summary import POST_KINDS, run_summary
+from cogdyn.analysis.checkpoints import CHECKPOINT_SETS, POST_KINDS, Checkpoint, select_checkpoints
+from cogdyn.analysis.run import analyze_run
+from cogdyn.analysis.summary import run_summary
 
 __all__ = [
-    "ANALYSIS_DIR",
     "CHECKPOINT_SETS",
     "POST_KINDS",
     "Checkpoint",

@@ -1,7 +1,7 @@
 """The attractor census of a task given by its trial conditions (neurogym tasks).
 
 CtxDM has a continuous stimulus space, so its census covers a grid of signed coherences
-(:mod:`cogdyn.dynamics.census`). A neurogym task has a finite set of trial conditions (e.g.
+(:mod:`cogdyn.analysis.census`). A neurogym task has a finite set of trial conditions (e.g.
 PerceptualDecisionMaking's ground truth × coherence); its frozen input of a condition is the
 mean observation of that condition's trials over the stimulus period
 (:meth:`~cogdyn.tasks.neurogym.NeurogymTask.frozen_inputs`). Each condition's map is started
@@ -26,12 +26,13 @@ import pandas as pd
 import torch
 
 from cogdyn import io
-from cogdyn.analysis.summary import POST_KINDS, stats
+from cogdyn.analysis.checkpoints import POST_KINDS, select_checkpoints
+from cogdyn.analysis.summary import stats
 from cogdyn.dynamics.classify import LABELS, ClassifyOptions, classify_map
 from cogdyn.dynamics.maps import FrozenInputMap
 from cogdyn.tasks.base import STIMULUS
-
-ANALYSIS_DIR = "analysis"
+from cogdyn.tasks.neurogym import period_id
+from cogdyn.tasks.registry import make_task
 
 
 def condition_census(
@@ -48,8 +49,6 @@ def condition_census(
     variables and ``n_trials`` (trials it had among ``n_trials``), then ``label``, ``lyap1`` …,
     ``period``, ``frequency``, ``amplitude``, ``final_norm``.
     """
-    from cogdyn.tasks.neurogym import period_id
-
     frozen = task.frozen_inputs(n_trials=n_trials, seed=seed)
     stim = [j for j, p in enumerate(frozen.periods) if period_id(p) == STIMULUS]
     if not stim:
@@ -112,12 +111,9 @@ def analyze_condition_run(
     seed: int = 0,
 ) -> dict[str, Any]:
     """The condition census of the selected checkpoints of a (neurogym) run; see the module."""
-    from cogdyn.analysis.run import select_checkpoints
-    from cogdyn.tasks.registry import make_task
-    from cogdyn.train.eval_run import load_run
 
     run_dir = Path(run_dir)
-    config, final_model = load_run(run_dir)
+    config, final_model = io.load_run(run_dir)
     train_summary = io.read_json(run_dir / io.SUMMARY_FILE)
     task = make_task(config.task)
     start = time.perf_counter()
@@ -128,9 +124,9 @@ def analyze_condition_run(
         meta = {"checkpoint": ck.name, "kind": ck.kind, "update": ck.update}
         tables.append(table.assign(**meta, accuracy=float(ck.accuracy)))
         records.append({**meta, "accuracy": ck.accuracy, "census": condition_census_summary(table)})
-    out = run_dir / ANALYSIS_DIR
+    out = run_dir / io.ANALYSIS_DIR
     attractors = pd.concat(tables, ignore_index=True)
-    io.atomic_write_bytes(out / "attractors.parquet", attractors.to_parquet())
+    io.atomic_write_bytes(io.analysis_file(run_dir, "attractors"), attractors.to_parquet())
     summary = _summary(records, train_summary, task.name)
     summary["wall_s"] = round(time.perf_counter() - start, 2)
     io.write_json(out / io.SUMMARY_FILE, summary)

@@ -1,13 +1,10 @@
 """``cogdyn analyze``: the attractor census and the stimulus-off fixed points of a run directory,
 over its checkpoints rather than one snapshot.
 
-Attractor structure can change a lot between checkpoints of equal accuracy, so by default every
-checkpoint at or past the accuracy criterion is analysed (kinds ``criterion`` and
-``post_criterion``), together with the untrained network (``init``, the baseline) and the final
-model. Checkpoints with identical weights (the final model is usually the last post-criterion
-checkpoint) are analysed once. Files written to ``RUN_DIR/analysis/``:
+Which checkpoints, and why: :mod:`cogdyn.analysis.checkpoints`. Files written to
+``RUN_DIR/analysis/``:
 
-* ``attractors.parquet`` — the census (:func:`~cogdyn.dynamics.census.attractor_census`), one
+* ``attractors.parquet`` — the census (:func:`~cogdyn.analysis.census.attractor_census`), one
   row per checkpoint × context × c₁ × c₂ × start;
 * ``fixed_points.parquet`` — one row per fixed point of the delay and decision inputs;
 * ``basins.parquet`` — trial counts per checkpoint × phase × context × correct choice ×
@@ -29,7 +26,6 @@ With ``populations`` (default on; :mod:`cogdyn.populations`, ``docs/populations.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import time
 from collections.abc import Iterator
@@ -42,57 +38,20 @@ import pandas as pd
 import torch
 
 from cogdyn import io
-from cogdyn.analysis.summary import POST_KINDS, run_summary
-from cogdyn.dynamics.census import CensusOptions, attractor_census, census_summary
-from cogdyn.dynamics.phase_points import phase_fixed_points, phase_points_summary
-from cogdyn.errors import ConfigError
-from cogdyn.populations import PopulationOptions, analyze_populations
+from cogdyn.analysis.census import CensusOptions, attractor_census, census_summary
+from cogdyn.analysis.checkpoints import Checkpoint, select_checkpoints, tag, weights_digest
+from cogdyn.analysis.condition_census import analyze_condition_run
+from cogdyn.analysis.phase_points import PhasePoints, phase_fixed_points, phase_points_summary
+from cogdyn.analysis.populations import PopulationResult, analyze_populations
+from cogdyn.analysis.summary import run_summary
+from cogdyn.behaviour import evaluate
+from cogdyn.errors import ConfigError, check_int
+from cogdyn.populations import PopulationOptions
 from cogdyn.populations.crystallisation import training_trajectory
-from cogdyn.tasks import CtxDM
-from cogdyn.train.eval_run import load_run
-from cogdyn.train.evaluate import evaluate
-from cogdyn.train.loop import progress_bar  # the training bar's look, shared
+from cogdyn.progress import progress_bar
+from cogdyn.tasks import CtxDM, TrialBatch
 
-ANALYSIS_DIR = "analysis"
-CHECKPOINT_SETS: tuple[str, ...] = ("post", "final", "all")
-"""``post``: init + criterion + post-criterion + final; ``final``: the final model only;
-``all``: every checkpoint (log-spaced ones too) + final."""
-CHECKPOINT_KINDS: tuple[str, ...] = ("init", "log", "criterion", "post_criterion", "final")
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """One set of weights of a run: ``name`` (file stem, or ``final``), ``file`` (relative to
-    the run directory), ``kind`` (one of :data:`CHECKPOINT_KINDS`), ``update``, ``accuracy``
-    (held-out accuracy recorded by training)."""
-
-    name: str
-    file: str
-    kind: str
-    update: int
-    accuracy: float
-
-
-def select_checkpoints(train_summary: dict[str, Any], which: str = "post") -> list[Checkpoint]:
-    """The checkpoints of a run (its ``summary.json``) that ``which`` selects, final model last."""
-    if which not in CHECKPOINT_SETS:
-        raise ConfigError("analyze.checkpoints", f"must be one of {', '.join(CHECKPOINT_SETS)}")
-    final = Checkpoint(
-        "final",
-        io.MODEL_FILE,
-        "final",
-        int(train_summary["updates"]),
-        float(train_summary["accuracy"]),
-    )
-    listed = [
-        Checkpoint(Path(c["file"]).stem, c["file"], c["kind"], int(c["update"]), c["accuracy"])
-        for c in train_summary.get("checkpoints", [])
-    ]
-    if which == "final":
-        return [final]
-    if which == "post":
-        listed = [c for c in listed if c.kind == "init" or c.kind in POST_KINDS]
-    return [*listed, final]
+POPULATION_TABLES = ("populations", "robustness", "information", "crystallisation")
 
 
 def analyze_run(
@@ -111,7 +70,8 @@ def analyze_run(
 
     Args:
         run_dir: a run directory written by ``cogdyn train`` (with ``summary.json``).
-        checkpoints: one of :data:`CHECKPOINT_SETS` (default ``post``).
+        checkpoints: one of :data:`~cogdyn.analysis.checkpoints.CHECKPOINT_SETS` (default
+            ``post``).
         census: grid, phase and starts of the census (default :class:`CensusOptions`()).
         n_trials: real trials (seeded by ``seed``) whose end-of-stimulus states probe the
             basins of the delay/decision fixed points.
@@ -129,12 +89,10 @@ def analyze_run(
         classify options and ``seed``; its summary has a ``task`` key).
     """
     run_dir = Path(run_dir)
-    config, final_model = load_run(run_dir)
+    config, final_model = io.load_run(run_dir)
     if not (run_dir / io.SUMMARY_FILE).is_file():
         raise FileNotFoundError(f"{run_dir} has no {io.SUMMARY_FILE}: training did not finish")
     if not config.task.is_ctxdm:  # a trial-condition task (neurogym): its own census only
-        from cogdyn.analysis.condition_census import analyze_condition_run
-
         with _threads(threads):
             classify = (census or CensusOptions()).classify
             return analyze_condition_run(
@@ -145,10 +103,9 @@ def analyze_run(
     for ck in selected:
         if not (run_dir / ck.file).is_file():
             raise FileNotFoundError(f"checkpoint {ck.file} is missing from {run_dir}")
-    if not isinstance(n_trials, int) or n_trials < 1:
-        raise ConfigError("analyze.n_trials", f"must be an integer ≥ 1, got {n_trials!r}")
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ConfigError("analyze.threads", f"must be an integer ≥ 1, got {threads!r}")
+    check_int("analyze.n_trials", n_trials, 1)
+    if threads is not None:
+        check_int("analyze.threads", threads, 1)
     opts = census or CensusOptions()
     if population_options is not None and not isinstance(population_options, PopulationOptions):
         raise ConfigError("analyze.population_options", "must be a PopulationOptions")
@@ -157,66 +114,26 @@ def analyze_run(
     batch = task.sample(n_trials, torch.Generator().manual_seed(seed))
     start = time.perf_counter()
 
-    names = ["attractors", "fixed_points", "basins"]
-    if populations:
-        names += ["populations", "robustness", "information", "crystallisation"]
-    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
-    trajectory: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
-    done: dict[str, tuple[Any, ...]] = {}
+    tables = _Tables(populations)
+    done: dict[str, _Analysed] = {}
     with _threads(threads), progress_bar(_show(progress)) as bar:
         job = bar.add_task(f"analyze {run_dir.name}", total=len(selected), status="")
         for ck in selected:
             model = final_model if ck.kind == "final" else io.load_model(run_dir / ck.file)
             model.eval()
-            key = _digest(model)
+            key = weights_digest(model)
             if key not in done:
-                bar.update(job, status=f"{ck.name}: census")
-                attractors = attractor_census(model, task, opts)
-                bar.update(job, status=f"{ck.name}: fixed points")
-                choice = evaluate(model, task, batch).outcome.choice
-                points = phase_fixed_points(model, task, batch, network_choice=choice)
-                numbers = census_summary(attractors)
-                fp_numbers = phase_points_summary(points, task.config.dim_ring)
-                pops = None
-                if populations:
-                    bar.update(job, status=f"{ck.name}: populations")
-                    pops = analyze_populations(model, task, batch, choice, points, pop_opts, seed)
-                done[key] = (attractors, points, numbers, fp_numbers, pops)
-            attractors, points, numbers, fp_numbers, pops = done[key]
-            record = {**_meta(ck), "census": numbers, "fixed_points": fp_numbers}
-            tables["attractors"].append(_tag(attractors, ck))
-            tables["fixed_points"].append(_tag(points.points, ck))
-            tables["basins"].append(_tag(_basin_counts(points.trials), ck))
-            if pops is not None:
-                record["populations"] = dict(pops.numbers)
-                tables["populations"].append(_tag(pops.units, ck))
-                tables["robustness"].append(_tag(pops.robustness, ck))
-                tables["information"].append(_tag(pops.information, ck))
-                tables["crystallisation"].append(_tag(pops.crystallisation, ck))
-                trajectory.append(
-                    {
-                        **record,
-                        "labels": pops.groups.labels,
-                        "group_names": pops.groups.names,
-                        "attractor_phase": pops.groups.attractor_phase,
-                        "balance_index": pops.numbers["balance_index"],
-                    }
-                )
-            records.append(record)
+
+                def status(stage: str, ck: Checkpoint = ck) -> None:
+                    bar.update(job, status=f"{ck.name}: {stage}")
+
+                done[key] = _analyse(model, task, batch, opts, populations, pop_opts, seed, status)
+            numbers = tables.add(ck, done[key])
             bar.update(job, advance=1, status=f"{ck.name}: F_QP {numbers['frac_qp']:.3f}")
 
-    out = run_dir / ANALYSIS_DIR
-    files = {name: out / f"{name}.parquet" for name in tables}
-    for name, parts in tables.items():
-        io.atomic_write_bytes(files[name], pd.concat(parts, ignore_index=True).to_parquet())
-    if populations:
-        over_training = training_trajectory(trajectory)
-        for record, turnover in zip(records, over_training["turnover"], strict=True):
-            record["populations"]["turnover"] = None if pd.isna(turnover) else float(turnover)
-        files["crystallisation_training"] = out / "crystallisation_training.parquet"
-        io.atomic_write_bytes(files["crystallisation_training"], over_training.to_parquet())
-    summary = run_summary(records, train_summary, opts)
+    out = run_dir / io.ANALYSIS_DIR
+    files = tables.write(run_dir)
+    summary = run_summary(tables.records, train_summary, opts)
     summary.update(
         run_dir=str(run_dir),
         options={
@@ -227,47 +144,108 @@ def analyze_run(
             "populations": pop_opts.to_json() if populations else None,
         },
         wall_s=round(time.perf_counter() - start, 2),
-        files={**{k: str(v) for k, v in files.items()}, "summary": str(out / "summary.json")},
+        files={**{k: str(v) for k, v in files.items()}, "summary": str(out / io.SUMMARY_FILE)},
     )
-    io.write_json(out / "summary.json", summary)
+    io.write_json(out / io.SUMMARY_FILE, summary)
     return summary
 
 
-def _meta(ck: Checkpoint) -> dict[str, Any]:
-    return {
-        "checkpoint": ck.name,
-        "kind": ck.kind,
-        "update": ck.update,
-        "accuracy": ck.accuracy,
-    }
+@dataclass(frozen=True)
+class _Analysed:
+    """Everything computed for one set of weights."""
+
+    attractors: pd.DataFrame
+    points: PhasePoints
+    census: dict[str, Any]
+    fixed_points: dict[str, Any]
+    populations: PopulationResult | None
 
 
-def _tag(frame: pd.DataFrame, ck: Checkpoint) -> pd.DataFrame:
-    """``frame`` with the checkpoint's columns in front."""
-    meta = pd.DataFrame(
-        {
-            "checkpoint": [ck.name] * len(frame),
-            "kind": pd.Categorical([ck.kind] * len(frame), categories=list(CHECKPOINT_KINDS)),
-            "update": [ck.update] * len(frame),
-            "accuracy": [float(ck.accuracy)] * len(frame),
-        }
+def _analyse(
+    model: Any,
+    task: CtxDM,
+    batch: TrialBatch,
+    opts: CensusOptions,
+    populations: bool,
+    pop_opts: PopulationOptions,
+    seed: int,
+    status: Any,
+) -> _Analysed:
+    """Census, fixed points and (optionally) populations of one checkpoint's weights."""
+    status("census")
+    attractors = attractor_census(model, task, opts)
+    status("fixed points")
+    choice = evaluate(model, task, batch).outcome.choice
+    points = phase_fixed_points(model, task, batch, network_choice=choice)
+    pops = None
+    if populations:
+        status("populations")
+        pops = analyze_populations(model, task, batch, choice, points, pop_opts, seed)
+    return _Analysed(
+        attractors,
+        points,
+        census_summary(attractors),
+        phase_points_summary(points, task.config.dim_ring),
+        pops,
     )
-    return pd.concat([meta, frame.reset_index(drop=True)], axis=1)
+
+
+class _Tables:
+    """The per-checkpoint tables and records of one analysis, gathered in checkpoint order."""
+
+    def __init__(self, populations: bool) -> None:
+        names = ["attractors", "fixed_points", "basins"]
+        if populations:
+            names += list(POPULATION_TABLES)
+        self.populations = populations
+        self.parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
+        self.records: list[dict[str, Any]] = []
+        self.trajectory: list[dict[str, Any]] = []
+
+    def add(self, ck: Checkpoint, result: _Analysed) -> dict[str, Any]:
+        """Add one checkpoint's results; returns its census numbers."""
+        record = {**ck.meta(), "census": result.census, "fixed_points": result.fixed_points}
+        self.parts["attractors"].append(tag(result.attractors, ck))
+        self.parts["fixed_points"].append(tag(result.points.points, ck))
+        self.parts["basins"].append(tag(_basin_counts(result.points.trials), ck))
+        pops = result.populations
+        if pops is not None:
+            record["populations"] = dict(pops.numbers)
+            self.parts["populations"].append(tag(pops.units, ck))
+            self.parts["robustness"].append(tag(pops.robustness, ck))
+            self.parts["information"].append(tag(pops.information, ck))
+            self.parts["crystallisation"].append(tag(pops.crystallisation, ck))
+            self.trajectory.append(
+                {
+                    **record,
+                    "labels": pops.groups.labels,
+                    "group_names": pops.groups.names,
+                    "attractor_phase": pops.groups.attractor_phase,
+                    "balance_index": pops.numbers["balance_index"],
+                }
+            )
+        self.records.append(record)
+        return result.census
+
+    def write(self, run_dir: Path) -> dict[str, Path]:
+        """Write every table (atomically) and the over-training table; their paths."""
+        files = {name: io.analysis_file(run_dir, name) for name in self.parts}
+        for name, parts in self.parts.items():
+            io.atomic_write_bytes(files[name], pd.concat(parts, ignore_index=True).to_parquet())
+        if self.populations:
+            over_training = training_trajectory(self.trajectory)
+            for record, turnover in zip(self.records, over_training["turnover"], strict=True):
+                record["populations"]["turnover"] = None if pd.isna(turnover) else float(turnover)
+            path = io.analysis_file(run_dir, "crystallisation_training")
+            io.atomic_write_bytes(path, over_training.to_parquet())
+            files["crystallisation_training"] = path
+        return files
 
 
 def _basin_counts(trials: pd.DataFrame) -> pd.DataFrame:
     """Trials per phase × context × correct choice × network choice × basin choice."""
     keys = ["phase", "context", "correct_choice", "network_choice", "basin_choice"]
     return trials.groupby(keys, observed=True).size().rename("n_trials").reset_index()
-
-
-def _digest(model: torch.nn.Module) -> str:
-    """A hash of the weights: checkpoints with equal weights are analysed once."""
-    h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 def _show(progress: bool | None) -> bool:

@@ -13,11 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from cogdyn.dynamics.census import CensusOptions
+from cogdyn.analysis.census import CensusOptions
+from cogdyn.analysis.checkpoints import POST_KINDS
 from cogdyn.dynamics.classify import LABELS
-
-POST_KINDS: tuple[str, ...] = ("criterion", "post_criterion")
-"""Checkpoint kinds at or past the accuracy criterion."""
 
 
 def stats(values: list[float]) -> dict[str, Any]:
@@ -48,7 +46,7 @@ def _head_values(head: list[dict[str, Any]], key: str) -> list[float]:
 
 def population_summary(records: list[dict[str, Any]], head: list[dict[str, Any]]) -> dict[str, Any]:
     """Headline numbers of the population analyses (records with a ``populations`` entry,
-    :func:`~cogdyn.populations.checkpoint.analyze_populations`'s ``numbers`` plus ``turnover``,
+    :func:`~cogdyn.analysis.populations.analyze_populations`'s ``numbers`` plus ``turnover``,
     the group turnover since the previous analysed checkpoint, None for the first).
 
     Statistics are over the headline checkpoints ``head``; ``group_turnover`` over the turnovers
@@ -112,8 +110,8 @@ def run_summary(
     """The summary of one run's analysis (JSON-ready, no NaN).
 
     ``records``: one per analysed checkpoint, in order, each with ``checkpoint``, ``kind``,
-    ``update``, ``accuracy``, ``census`` (:func:`~cogdyn.dynamics.census.census_summary`) and
-    ``fixed_points`` (:func:`~cogdyn.dynamics.phase_points.phase_points_summary`); the final
+    ``update``, ``accuracy``, ``census`` (:func:`~cogdyn.analysis.census.census_summary`) and
+    ``fixed_points`` (:func:`~cogdyn.analysis.phase_points.phase_points_summary`); the final
     model's record has kind ``final``.
     """
     post = [r for r in records if r["kind"] in POST_KINDS]

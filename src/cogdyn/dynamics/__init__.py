@@ -1,6 +1,7 @@
 """Reverse-engineering a network as a dynamical system: attractor classification (Lyapunov
 spectra, recurrence, spectrum), frozen-input maps of trained networks, fixed points and basins,
-and the attractor census over the stimulus-coherence grid."""
+for any batched map; the CtxDM census over the stimulus-coherence grid is in
+:mod:`cogdyn.analysis`."""
 
 from cogdyn.dynamics.classify import LABELS, ClassifyOptions, MapClassification, classify_map
 from cogdyn.dynamics.fixed_points import (
@@ -12,12 +13,7 @@ from cogdyn.dynamics.fixed_points import (
 )
 from cogdyn.dynamics.fp_search import find_fixed_points
 from cogdyn.dynamics.lyapunov import lyapunov_spectrum
-from cogdyn.dynamics.maps import (
-    FrozenInputMap,
-    condition_inputs,
-    end_of_stimulus_states,
-    stimulus_onset_states,
-)
+from cogdyn.dynamics.maps import FrozenInputMap
 from cogdyn.dynamics.relu_solver import (
     all_patterns,
     fixed_points_from_states,
@@ -37,12 +33,9 @@ __all__ = [
     "basins",
     "classify_map",
     "classify_stability",
-    "condition_inputs",
-    "end_of_stimulus_states",
     "find_fixed_points",
     "fixed_points_from_states",
     "lyapunov_spectrum",
     "patterns_from_states",
     "relu_fixed_points",
-    "stimulus_onset_states",
 ]

@@ -16,30 +16,23 @@ Methods (0 = same up to the method's invariance; larger = more different):
   Wasserstein distance between the eigenvalue spectra of the two DMD operators. It compares
   the dynamics (how states evolve), not the geometry of the states.
 
-:func:`sweep_similarity` does this for the done cells of a sweep and writes the matrices, a
-classical MDS embedding and a figure.
+:func:`~cogdyn.experiments.similarity.sweep_similarity` does this for the done cells of a
+sweep; the report draws its MDS embedding.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import io as _io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
-from cogdyn.errors import ConfigError, require
+from cogdyn.errors import ConfigError, check_int, require
 from cogdyn.tasks.base import TrialBatch
 
 METHODS: tuple[str, ...] = ("procrustes", "cca", "dsa")
-SIMILARITY_FILE = "similarity.parquet"
-MDS_FILE = "similarity_mds.parquet"
-FIGURE_FILE = "similarity.png"
 
 
 @dataclass(frozen=True)
@@ -68,10 +61,8 @@ class SimilarityOptions:
             require(m in METHODS, "similarity.methods", f"must be among {METHODS}, got {m!r}")
         for name in ("n_trials", "n_components", "dsa_delays", "dsa_rank"):
             v = getattr(self, name)
-            ok = isinstance(v, int) and not isinstance(v, bool) and v >= 1
-            require(ok, f"similarity.{name}", f"must be an integer ≥ 1, got {v!r}")
-        ok = isinstance(self.seed, int) and self.seed >= 0
-        require(ok, "similarity.seed", f"must be an integer ≥ 0, got {self.seed!r}")
+            check_int(f"similarity.{name}", v, 1)
+        check_int("similarity.seed", self.seed, 0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -227,92 +218,3 @@ def classical_mds(distances: np.ndarray, n_dims: int = 2) -> np.ndarray:
     if coords.shape[1] < n_dims:
         coords = np.pad(coords, ((0, 0), (0, n_dims - coords.shape[1])))
     return coords
-
-
-# ----------------------------------------------------------------------------------------------
-# A sweep
-
-
-def sweep_similarity(
-    sweep_dir: str | Path, options: SimilarityOptions | None = None
-) -> dict[str, Path]:
-    """Compare the final models of a sweep's done cells; write the tables and the figure.
-
-    Reads ``DIR/results.parquet`` (``run_dir``, ``status``, ``algo``, ``delta``, ...). Writes
-    ``DIR/similarity.parquet`` (long: ``method``, ``cell_a``, ``cell_b``, ``dissimilarity``),
-    ``DIR/similarity_mds.parquet`` (``method``, ``cell``, ``algo``, ``delta``, ``seed``, ``x``,
-    ``y``) and ``DIR/similarity.png`` (MDS per method, colour by paradigm and δ).
-    """
-    from cogdyn import io
-    from cogdyn.tasks import make_task
-    from cogdyn.train.eval_run import load_run
-
-    opts = options or SimilarityOptions()
-    root = Path(sweep_dir)
-    table_path = root / "results.parquet"
-    if not table_path.is_file():
-        raise FileNotFoundError(f"{root} has no results.parquet (run `cogdyn sweep` first)")
-    table = pd.read_parquet(table_path)
-    done = table[table["status"] == "done"].reset_index(drop=True)
-    if len(done) < 2:
-        raise ConfigError("similarity", f"needs at least 2 done cells in {root}, got {len(done)}")
-    models, task_json = [], None
-    for rel in done["run_dir"]:
-        config, model = load_run(root / rel)
-        this = config.to_json()["task"]
-        if task_json is not None and this != task_json:
-            raise ConfigError("similarity", f"{rel} was trained on another task than the others")
-        task_json = this
-        models.append(model)
-    task = make_task(config.task)
-    batch = task.sample(opts.n_trials, torch.Generator().manual_seed(opts.seed))
-    matrices = compare_networks(models, batch, opts)
-
-    cells = done["cell"].astype(str).tolist() if "cell" in done else done["run_dir"].tolist()
-    meta = done[[c for c in ("algo", "delta", "seed") if c in done]].reset_index(drop=True)
-    long_rows, mds_frames = [], []
-    for method, mat in matrices.items():
-        for i, a in enumerate(cells):
-            for j, b in enumerate(cells):
-                long_rows.append((method, a, b, float(mat[i, j])))
-        xy = classical_mds(mat)
-        frame = pd.DataFrame({"method": method, "cell": cells, **meta.to_dict("list")})
-        frame["x"], frame["y"] = xy[:, 0], xy[:, 1]
-        mds_frames.append(frame)
-    long = pd.DataFrame(long_rows, columns=["method", "cell_a", "cell_b", "dissimilarity"])
-    mds = pd.concat(mds_frames, ignore_index=True)
-    files = {"matrix": root / SIMILARITY_FILE, "mds": root / MDS_FILE, "figure": root / FIGURE_FILE}
-    io.atomic_write_bytes(files["matrix"], long.to_parquet(index=False))
-    io.atomic_write_bytes(files["mds"], mds.to_parquet(index=False))
-    io.atomic_write_bytes(files["figure"], _figure(mds))
-    io.write_json(root / "similarity.json", {"options": dataclasses.asdict(opts), "n": len(cells)})
-    return files
-
-
-def _figure(mds: pd.DataFrame) -> bytes:
-    """PNG: one MDS panel per method; SL in blues, PPO in oranges, darker for larger δ."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    methods = list(dict.fromkeys(mds["method"]))
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 4), squeeze=False)
-    deltas = sorted(mds["delta"].unique()) if "delta" in mds else [0.0]
-    maps = {"sl": plt.get_cmap("Blues"), "ppo": plt.get_cmap("Oranges")}
-    for ax, method in zip(axes[0], methods, strict=True):
-        sub = mds[mds["method"] == method]
-        for (algo, delta), grp in sub.groupby(["algo", "delta"], sort=True):
-            shade = 0.45 + 0.5 * (deltas.index(delta) / max(len(deltas) - 1, 1))
-            color = maps.get(str(algo), plt.get_cmap("Greys"))(shade)
-            marker = "o" if algo == "sl" else "^"
-            ax.scatter(grp["x"], grp["y"], color=color, marker=marker, label=f"{algo} δ={delta:g}")
-        ax.set_title(f"{method} (classical MDS)")
-        ax.set_xlabel("MDS 1")
-        ax.set_ylabel("MDS 2")
-    axes[0][-1].legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()

@@ -25,6 +25,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cogdyn import io
+from cogdyn.io import load_run
+
 NETWORKS_DIR = "networks"
 """Folder of this package that holds one run directory per example."""
 INDEX_FILE = "index.json"
@@ -76,13 +79,14 @@ def copy(name: str, dest: str | Path, *, overwrite: bool = False) -> Path:
         shutil.rmtree(dest)
     elif dest.exists():
         dest.rmdir()
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("analysis", "eval", "figures"))
+    shutil.copytree(
+        src, dest, ignore=shutil.ignore_patterns(io.ANALYSIS_DIR, io.EVAL_DIR, io.FIGURES_DIR)
+    )
     return dest
 
 
 def load(name: str) -> tuple[Any, Any]:
     """``(RunConfig, VanillaRNN)`` of example ``name``, the model in eval mode."""
-    from cogdyn.train.eval_run import load_run
 
     return load_run(path(name))
 

@@ -26,6 +26,14 @@ from typing import Any
 
 import torch
 
+from cogdyn import io
+from cogdyn.analysis.census import CensusOptions, attractor_census, census_summary
+from cogdyn.behaviour import evaluate
+from cogdyn.config import run_config_from_dict
+from cogdyn.io import load_run
+from cogdyn.tasks import CtxDM
+from cogdyn.train.run import train
+
 EXAMPLES: dict[str, dict[str, Any]] = {
     "rl-small": {
         "description": "PPO, N = 64, δ = 0.1 (untrained spectral radius ≈ 0.5)",
@@ -63,7 +71,7 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 def trim(run_dir: Path) -> None:
     """Delete the log-spaced checkpoints of ``run_dir`` and drop them from ``summary.json``."""
-    summary_file = run_dir / "summary.json"
+    summary_file = run_dir / io.SUMMARY_FILE
     summary = json.loads(summary_file.read_text())
     keep = []
     for c in summary["checkpoints"]:
@@ -80,10 +88,6 @@ def trim(run_dir: Path) -> None:
 
 def measure(run_dir: Path) -> dict[str, Any]:
     """Fresh-trial accuracy and the final model's F_QP (11 × 11 stimulus census)."""
-    from cogdyn.dynamics.census import CensusOptions, attractor_census, census_summary
-    from cogdyn.tasks import CtxDM
-    from cogdyn.train.eval_run import load_run
-    from cogdyn.train.evaluate import evaluate
 
     config, model = load_run(run_dir)
     task = CtxDM(config.task)
@@ -101,8 +105,6 @@ def measure(run_dir: Path) -> dict[str, Any]:
 
 def make_example(name: str, out_root: Path) -> dict[str, Any]:
     """Train, trim and measure example ``name`` into ``out_root/name``; returns its metadata."""
-    from cogdyn.config import run_config_from_dict
-    from cogdyn.train.run import train
 
     spec = EXAMPLES[name]
     config = run_config_from_dict(_merge(COMMON, spec["config"]))

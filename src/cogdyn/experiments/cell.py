@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from cogdyn import io
+from cogdyn.analysis.figure_data import has_figure_data, write_figure_data
+from cogdyn.analysis.run import analyze_run
 from cogdyn.experiments.spec import Cell, Sweep
+from cogdyn.io import LOCK_FILE, RECORDS_DIR, RUNS_DIR
+from cogdyn.train.run import train
 
-RUNS_DIR = "runs"
-RECORDS_DIR = "cells"
-LOCK_FILE = ".lock"
 DONE, FAILED = "done", "failed"
-FIGURE_DATA = "analysis/figdata/meta.json"
-"""Written last by :func:`cogdyn.report.write_figure_data`: its presence means the data are."""
 
 
 class CellBusy(RuntimeError):
@@ -94,15 +93,11 @@ def _train_and_analyse(
     try:
         config = cell.run_config()
         if not (out / io.SUMMARY_FILE).is_file():
-            from cogdyn.train.run import train
-
             start = time.perf_counter()
             train(config, out, progress=False, resume=True)
             timings["train_s"] = round(time.perf_counter() - start, 3)
         stage = "analyze"
-        if not (out / "analysis" / io.SUMMARY_FILE).is_file():
-            from cogdyn.analysis.run import analyze_run
-
+        if not (out / io.ANALYSIS_DIR / io.SUMMARY_FILE).is_file():
             # For a non-CtxDM task analyze_run runs the census over its trial conditions.
             start = time.perf_counter()
             analyze_run(
@@ -118,9 +113,7 @@ def _train_and_analyse(
             timings["analysis_s"] = round(time.perf_counter() - start, 3)
         stage = "figures"
         figures = config.task.is_ctxdm and spec.figures
-        if figures and not (out / FIGURE_DATA).is_file():
-            from cogdyn.report import write_figure_data
-
+        if figures and not has_figure_data(out):
             write_figure_data(out)
     except Exception as e:  # a failing cell is recorded; the sweep goes on
         detail = traceback.format_exc(limit=-3).strip().splitlines()

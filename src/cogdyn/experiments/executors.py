@@ -25,8 +25,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from cogdyn.errors import ConfigError
 from cogdyn.experiments.cell import read_record, run_cell, write_failure
-from cogdyn.experiments.spec import Sweep
+from cogdyn.experiments.spec import Sweep, sweep_from_json
 
 Event = Callable[[str, str, dict[str, Any] | None], None]
 EXECUTORS: tuple[str, ...] = ("local", "ray")
@@ -110,8 +111,6 @@ def _ray_cell(sweep_dir: str, source: dict[str, Any], cell_id: str, threads: int
     """The Ray task: run one cell inside a Ray worker process."""
     import torch
 
-    from cogdyn.experiments.spec import sweep_from_json
-
     torch.set_num_threads(threads)
     return run_cell(sweep_dir, sweep_from_json(source), cell_id)
 
@@ -127,8 +126,6 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            from cogdyn.errors import ConfigError
-
             raise ConfigError(
                 "executor", "ray is not installed; pip install 'cogdyn[ray]'"
             ) from None
@@ -166,6 +163,5 @@ def make_executor(kind: str, workers: int, address: str | None = None) -> Execut
         return LocalExecutor(workers)
     if kind == "ray":
         return RayExecutor(address, workers)
-    from cogdyn.errors import ConfigError
 
     raise ConfigError("executor", f"must be one of {', '.join(EXECUTORS)}, got {kind!r}")

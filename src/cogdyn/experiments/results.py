@@ -20,10 +20,10 @@ import pandas as pd
 
 from cogdyn import io
 from cogdyn.dynamics.classify import LABELS
-from cogdyn.experiments.cell import RUNS_DIR, read_record
+from cogdyn.experiments.cell import read_record
 from cogdyn.experiments.spec import Sweep
+from cogdyn.io import RESULTS_FILE, RUNS_DIR
 
-RESULTS_FILE = "results.parquet"
 TRAIN_COLUMNS: tuple[str, ...] = (
     "accuracy",
     "reached_criterion",
@@ -142,8 +142,8 @@ def collect_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
         rd = sweep_dir / RUNS_DIR / cell.id
         if (rd / io.SUMMARY_FILE).is_file():
             row.update(_train_row(io.read_json(rd / io.SUMMARY_FILE)))
-        if (rd / "analysis" / io.SUMMARY_FILE).is_file():
-            row.update(_analysis_row(io.read_json(rd / "analysis" / io.SUMMARY_FILE)))
+        if (rd / io.ANALYSIS_DIR / io.SUMMARY_FILE).is_file():
+            row.update(_analysis_row(io.read_json(rd / io.ANALYSIS_DIR / io.SUMMARY_FILE)))
         rows.append(row)
     frame = pd.DataFrame(rows)
     for col in (*TRAIN_COLUMNS, *ANALYSIS_COLUMNS):
@@ -197,3 +197,24 @@ def format_table(frame: pd.DataFrame) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def representative_row(table: pd.DataFrame, root: str | Path, algo: str) -> dict[str, Any] | None:
+    """The done cell of ``algo`` whose F_QP is nearest the median of its paradigm (ties: the
+    lower seed, then the lower δ), preferring cells whose run directory (relative to ``root``)
+    is there to read; its results row, or None when the paradigm has no finished cell."""
+    done = table[table["status"] == "done"] if "status" in table else table
+    if "algo" not in done:
+        return None
+    rows = done[done["algo"] == algo]
+    if "frac_qp" in rows:
+        rows = rows[rows["frac_qp"].notna()]
+    if rows.empty:
+        return None
+    if "run_dir" in rows:
+        present = rows["run_dir"].map(lambda d: (Path(root) / str(d)).is_dir())
+        rows = rows[present] if present.any() else rows
+    med = rows["frac_qp"].median()
+    order = rows.assign(_dist=(rows["frac_qp"] - med).abs())
+    keys = [k for k in ("_dist", "seed", "delta") if k in order]
+    return order.sort_values(keys, kind="stable").iloc[0].drop("_dist").to_dict()

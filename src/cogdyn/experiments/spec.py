@@ -31,12 +31,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cogdyn.analysis.census import CensusOptions
 from cogdyn.config import RunConfig, build_section, load_toml, merge, run_config_from_dict
-from cogdyn.dynamics.census import CensusOptions
 from cogdyn.dynamics.classify import ClassifyOptions
-from cogdyn.errors import ConfigError
+from cogdyn.errors import ConfigError, check_int
 from cogdyn.populations.options import PopulationOptions
 from cogdyn.tasks.registry import make_task
+from cogdyn.train.ppo import PPOConfig
 
 PRESETS: tuple[str, ...] = ("quick", "paper", "neurogym-pdm")
 """Sweep files shipped with cogdyn (``cogdyn/experiments/presets/NAME.toml``)."""
@@ -212,8 +213,7 @@ def _execution(table: Any) -> int:
         if key != "threads":
             raise ConfigError(f"execution.{key}", "unknown field; allowed: threads")
     threads = table.get("threads", 1)
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise ConfigError("execution.threads", f"must be an integer ≥ 1, got {threads!r}")
+    check_int("execution.threads", threads, 1)
     return threads
 
 
@@ -247,8 +247,6 @@ def _cells(grid: dict[str, list[Any]], shared: dict[str, Any], threads: int) -> 
                 tasks[task_key] = make_task(run.task)
             tasks[task_key].check_target(run.train.target_accuracy)
             if run.train.algo == "ppo":
-                from cogdyn.train.ppo import PPOConfig
-
                 PPOConfig.from_run_config(run)
         except ConfigError as e:
             where = ", ".join(f"{k}={v}" for k, v in params.items())
@@ -278,8 +276,7 @@ def _analysis(table: Any) -> AnalysisSpec:
     if checkpoints not in CHECKPOINT_SETS:
         raise ConfigError("analysis.checkpoints", f"must be one of {', '.join(CHECKPOINT_SETS)}")
     n_trials = table.get("n_trials", 500)
-    if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
-        raise ConfigError("analysis.n_trials", f"must be an integer ≥ 1, got {n_trials!r}")
+    check_int("analysis.n_trials", n_trials, 1)
     classify = _options(ClassifyOptions, "analysis.classify", table.get("classify", {}))
     census_table = dict(table.get("census", {}))
     if "classify" in census_table:

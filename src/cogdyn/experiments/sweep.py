@@ -24,15 +24,16 @@ from typing import Any
 import pandas as pd
 
 from cogdyn import io
-from cogdyn.errors import ConfigError
+from cogdyn.analysis.figure_data import has_figure_data, write_figure_data
+from cogdyn.config import ALGOS
+from cogdyn.errors import ConfigError, check_int
 from cogdyn.experiments.cell import DONE, FAILED, read_record
 from cogdyn.experiments.executors import make_executor
-from cogdyn.experiments.results import write_results
+from cogdyn.experiments.results import read_results, representative_row, write_results
 from cogdyn.experiments.spec import Sweep
 from cogdyn.experiments.stats import sweep_stats
-from cogdyn.experiments.worker import SWEEP_FILE
-
-STATS_FILE = "stats.json"
+from cogdyn.io import STATS_FILE, SWEEP_FILE
+from cogdyn.progress import progress_bar
 
 
 def default_workers(threads: int) -> int:
@@ -66,8 +67,8 @@ def run_sweep(
     """Run the cells of ``sweep`` that are not done yet into ``out``; returns the results table
     and the statistics (also written to ``results.parquet`` and ``stats.json``)."""
     out = Path(out)
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise ConfigError("--workers", f"must be an integer ≥ 1, got {workers!r}")
+    if workers is not None:
+        check_int("--workers", workers, 1)
     n_workers = workers or default_workers(sweep.threads)
     runner = make_executor(executor, n_workers, address)
     prepare_dir(out, sweep)
@@ -80,8 +81,6 @@ def run_sweep(
     show = sys.stderr.isatty() if progress is None else progress
     tally = {"running": 0, "failed": 0}
     already = len(sweep.cells) - len(todo)
-
-    from cogdyn.train.loop import progress_bar
 
     with progress_bar(show, eta=True) as bar:
         job = bar.add_task(
@@ -110,3 +109,22 @@ def run_sweep(
     stats = sweep_stats(results)
     io.write_json(out / STATS_FILE, stats)
     return results, stats
+
+
+def write_representative_figure_data(sweep_dir: str | Path) -> list[Path]:
+    """Cache the figure data of the networks the report shows (the median-F_QP network of each
+    paradigm, :func:`~cogdyn.experiments.results.representative_row`) where it is missing; the
+    run directories written. Loading two networks here keeps the report file-only and spares
+    every other cell of a sweep the cost."""
+    root = Path(sweep_dir)
+    table = read_results(root)
+    written = []
+    for algo in ALGOS:
+        row = representative_row(table, root, algo)
+        path = root / str(row.get("run_dir", "")) if row is not None else None
+        if path is None or not (path / io.MODEL_FILE).is_file():
+            continue
+        if not has_figure_data(path):
+            write_figure_data(path)
+            written.append(path)
+    return written

@@ -13,8 +13,7 @@ from pathlib import Path
 from cogdyn import io
 from cogdyn.experiments.cell import CellBusy, run_cell
 from cogdyn.experiments.spec import sweep_from_json
-
-SWEEP_FILE = "sweep.json"
+from cogdyn.io import SWEEP_FILE
 
 
 def main(argv: list[str] | None = None) -> int:

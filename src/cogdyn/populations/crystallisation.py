@@ -30,7 +30,7 @@ import torch
 
 from cogdyn.linalg import solve_each
 from cogdyn.populations.groups import SILENT
-from cogdyn.populations.information import CONSTANT_TOL, _codes, copula_normal, mi_discrete
+from cogdyn.populations.information import CONSTANT_TOL, copula_normal, label_codes, mi_discrete
 
 TARGET = 0.95
 """Fraction of the decoder's gain over chance that marks saturation."""
@@ -58,7 +58,7 @@ def ridge_decoder_accuracy(
     Returns:
         (S,) fraction of trials predicted right when held out.
     """
-    codes, k = _codes(labels)
+    codes, k = label_codes(labels)
     n = len(codes)
     fold = rng.permutation(np.arange(n) % folds)
     feats = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
@@ -122,7 +122,7 @@ def decision_time_course(
             columns=["align", "step", "decoder_accuracy", "chance", "mi_mean", "mi_max", "n_trials"]
         )
     chance = float(counts.max() / counts.sum())
-    codes, k = _codes(labels)
+    codes, k = label_codes(labels)
     parts = []
     for align, (offsets, states) in aligned.items():
         x = states[:, keep]
@@ -172,8 +172,8 @@ def training_trajectory(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """One row per analysed checkpoint, in order (module docstring).
 
     Each record holds ``checkpoint``, ``kind``, ``update``, ``accuracy``, ``census``
-    (:func:`~cogdyn.dynamics.census.census_summary`), ``fixed_points``
-    (:func:`~cogdyn.dynamics.phase_points.phase_points_summary`), ``labels`` ((N,) pooled group
+    (:func:`~cogdyn.analysis.census.census_summary`), ``fixed_points``
+    (:func:`~cogdyn.analysis.phase_points.phase_points_summary`), ``labels`` ((N,) pooled group
     of each unit), ``group_names``, ``attractor_phase`` and ``balance_index``.
     """
     rows = []

@@ -33,8 +33,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cogdyn.dynamics.phase_points import PhasePoints
-
 SHARED, SILENT = "Ga", "Gs"
 ATTRACTOR_PHASES: tuple[str, ...] = ("decision", "delay", "trial_mean")
 
@@ -69,7 +67,8 @@ class Attractors:
 
 
 def decision_attractors(
-    points: PhasePoints,
+    points: pd.DataFrame,
+    fixed_points: np.ndarray,
     n_choices: int,
     end_of_delay: np.ndarray,
     trial_context: np.ndarray,
@@ -79,14 +78,19 @@ def decision_attractors(
     """The decision attractors of a network (module docstring: decision → delay → trial_mean).
 
     Args:
-        points: :func:`~cogdyn.dynamics.phase_points.phase_fixed_points` of the network.
+        points: one row per fixed point of the decision- and delay-input maps, with columns
+            ``phase`` ("decision" / "delay"), ``context``, ``stability``, ``choice`` (the
+            readout's choice at the point, 1-based) and ``basin_share``; its index numbers the
+            rows of ``fixed_points`` (the ``points`` table of
+            :func:`~cogdyn.analysis.phase_points.phase_fixed_points`).
+        fixed_points: (P, N) the fixed points' states.
         n_choices: the task's number of choices.
         end_of_delay: (B, N) state at the last delay step of each real trial (fallback).
         trial_context: (B,) context of each trial.
         network_choice: (B,) the network's choice per trial (0 = none).
         contexts: contexts covered.
     """
-    table, states = points.points, points.fixed_points.states.cpu().double().numpy()
+    table, states = points, np.asarray(fixed_points, dtype=np.float64)
     for phase in ("decision", "delay"):
         chosen = np.zeros((len(contexts), n_choices, end_of_delay.shape[1]))
         complete = True

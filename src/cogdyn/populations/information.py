@@ -76,7 +76,8 @@ def gcmi_cc(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
     return float(gaussian_mi(np.corrcoef(cx, cy)[0, 1]))
 
 
-def _codes(labels: np.ndarray) -> tuple[np.ndarray, int]:
+def label_codes(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """(codes 0..K−1 of each label, K) for any array of labels."""
     _, codes = np.unique(np.asarray(labels), return_inverse=True)
     return codes.reshape(-1), int(codes.max()) + 1 if codes.size else 0
 
@@ -97,7 +98,7 @@ def mi_discrete(scores: np.ndarray, codes: np.ndarray, n_classes: int) -> np.nda
 
 def gcmi_cd(x: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> float:
     """GCMI of a continuous 1-D sample and a discrete one (nats)."""
-    codes, k = _codes(labels)
+    codes, k = label_codes(labels)
     return float(mi_discrete(copula_normal(x, rng)[:, None], codes, k)[0])
 
 
@@ -159,7 +160,7 @@ def unit_selectivity(
         constant = x.std(0) < CONSTANT_TOL
         scores = copula_normal(x, rng)
         for name, values in variables.items():
-            codes, k = _codes(values)
+            codes, k = label_codes(values)
             shifts = shuffle_shifts(n, n_shuffles, rng)
             stacked = np.stack([codes, *(np.roll(codes, s) for s in shifts)])
             mi = mi_discrete(scores, stacked, k)  # (1 + S, N)

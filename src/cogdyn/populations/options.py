@@ -7,17 +7,13 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from cogdyn.errors import ConfigError, finite, require
+from cogdyn.errors import ConfigError, check_int, finite, require
 from cogdyn.tasks.base import PERIOD_NAMES
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
 class PopulationOptions:
-    """What :func:`~cogdyn.populations.checkpoint.analyze_populations` computes, and how."""
+    """What :func:`~cogdyn.analysis.populations.analyze_populations` computes, and how."""
 
     activity_threshold: float = 0.05
     """A unit is active in an attractor above this fraction of the largest activity of any unit
@@ -81,11 +77,7 @@ class PopulationOptions:
             ("decoder_folds", 2),
         ):
             v = getattr(self, name)
-            require(
-                _is_int(v) and v >= low,
-                f"populations.{name}",
-                f"must be an integer ≥ {low}, got {v!r}",
-            )
+            check_int(f"populations.{name}", v, low)
         require(
             finite(self.fdr) and 0 < self.fdr < 1,
             "populations.fdr",

@@ -1,7 +1,7 @@
 """Robustness: accuracy of a trained network under damage, as curves and one score per kind.
 
 Kinds of damage, each at several levels and over several random draws, all scored with the
-task's rules on one fixed batch of trials (greedy readout, :func:`~cogdyn.train.evaluate.evaluate`):
+task's rules on one fixed batch of trials (greedy readout, :func:`~cogdyn.behaviour.evaluate`):
 
 * ``ablate_random``: a fraction ``level`` of all units, drawn at random, is silenced;
   ``ablate_<group>``: a fraction of one population group's units (empty groups are skipped).
@@ -25,9 +25,9 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from cogdyn.behaviour import evaluate
 from cogdyn.models import VanillaRNN
-from cogdyn.tasks import CtxDM, TrialBatch
-from cogdyn.train.evaluate import evaluate
+from cogdyn.tasks import TrialBatch, TrialTask
 
 ROBUSTNESS_COLUMNS: tuple[str, ...] = (
     "damage",
@@ -49,7 +49,7 @@ def ablate(model: VanillaRNN, units: Tensor) -> None:
 
 @torch.no_grad()
 def accuracy_with_state_noise(
-    model: VanillaRNN, task: CtxDM, batch: TrialBatch, sd: float, generator: torch.Generator
+    model: VanillaRNN, task: TrialTask, batch: TrialBatch, sd: float, generator: torch.Generator
 ) -> float:
     """Accuracy when N(0, sd²) noise is added to the hidden state after every step."""
     h = batch.inputs.new_zeros(batch.n_trials, model.hidden)
@@ -64,7 +64,7 @@ def accuracy_with_state_noise(
 
 def robustness_curves(
     model: VanillaRNN,
-    task: CtxDM,
+    task: TrialTask,
     batch: TrialBatch,
     labels: np.ndarray,
     group_names: Sequence[str],

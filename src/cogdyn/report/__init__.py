@@ -4,7 +4,7 @@ per-network figures of a run (:func:`plot_run`). The report reads files only; se
 
 from cogdyn.report.build import build_report, claims_for
 from cogdyn.report.claims import Verdict, evaluate_claims
-from cogdyn.report.plot import plot_run, write_figure_data
+from cogdyn.report.plot import plot_run
 
 __all__ = [
     "Verdict",
@@ -12,5 +12,4 @@ __all__ = [
     "claims_for",
     "evaluate_claims",
     "plot_run",
-    "write_figure_data",
 ]

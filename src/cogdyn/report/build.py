@@ -8,18 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from cogdyn import io
+from cogdyn.config import ALGOS
+from cogdyn.io import REPORT_FILE
 from cogdyn.report import dyn_figures as dfig
 from cogdyn.report import figures as sfig
 from cogdyn.report import pop_figures as pfig
 from cogdyn.report import run_figures as rfig
 from cogdyn.report.captions import CAPTION
 from cogdyn.report.claims import Evidence, Verdict, evaluate_claims
-from cogdyn.report.data import Run, Sweep, dumps, load_sweep, num, representative, runs
+from cogdyn.report.data import Run, SweepFiles, dumps, num, read_sweep, representative, runs
 from cogdyn.report.html import esc, figure, frame_table, missing, page, table, verdict_cell
 from cogdyn.report.similarity_figure import fig_similarity
-from cogdyn.report.style import ALGO_NAME, ALGOS
+from cogdyn.report.style import ALGO_NAME
 
-REPORT_FILE = "report.html"
 SECTIONS = (
     ("task", "Task and behaviour"),
     ("attractors", "Attractor maps"),
@@ -40,7 +41,7 @@ def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
     ``out`` defaults to ``DIR/report.html``. Representative networks are, per paradigm, the
     finished run whose F_QP is nearest its paradigm's median.
     """
-    sweep = load_sweep(sweep_dir)
+    sweep = read_sweep(sweep_dir)
     path = Path(out) if out is not None else sweep.root / REPORT_FILE
     reps = _representatives(sweep)
     analyses = [(str(r.row.get("algo")), r.analysis) for r in runs(sweep) if r.analysis]
@@ -62,7 +63,7 @@ def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
     }
     name = sweep.spec.get("name") or sweep.root.name
     intro = (
-        f"<p>Sweep <code>{esc(name)}</code>: {len(sweep.done)} finished networks of "
+        f"<p>SweepFiles <code>{esc(name)}</code>: {len(sweep.done)} finished networks of "
         f"{len(sweep.results)} cells. Representative networks (F_QP nearest their paradigm's "
         f"median): {', '.join(esc(r.label) for r in reps) or 'none'}. Claims and targets: "
         + ", ".join(f"{n} {esc(v)}" for v, n in counts.items())
@@ -78,20 +79,20 @@ def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
 def claims_for(sweep_dir: str | Path) -> list[Verdict]:
     """The claims table of a sweep directory (what :func:`build_report` prints), without
     drawing any figure."""
-    sweep = load_sweep(sweep_dir)
+    sweep = read_sweep(sweep_dir)
     analyses = [(str(r.row.get("algo")), r.analysis) for r in runs(sweep) if r.analysis]
     return evaluate_claims(_evidence(sweep, _representatives(sweep), analyses))
 
 
-def _representatives(sweep: Sweep) -> list[Run]:
+def _representatives(sweep: SweepFiles) -> list[Run]:
     return [r for r in (representative(sweep, a) for a in ALGOS) if r is not None]
 
 
-def _target(sweep: Sweep) -> float:
+def _target(sweep: SweepFiles) -> float:
     return num((sweep.spec.get("train") or {}).get("target_accuracy")) or 0.95
 
 
-def _evidence(sweep: Sweep, reps: list[Run], analyses: list[tuple[str, Any]]) -> Evidence:
+def _evidence(sweep: SweepFiles, reps: list[Run], analyses: list[tuple[str, Any]]) -> Evidence:
     return Evidence(
         results=sweep.results,
         stats=sweep.stats,
@@ -105,7 +106,7 @@ def _evidence(sweep: Sweep, reps: list[Run], analyses: list[tuple[str, Any]]) ->
     )
 
 
-def _task(sweep: Sweep, reps: list[Run], target: float) -> str:
+def _task(sweep: SweepFiles, reps: list[Run], target: float) -> str:
     task_cfg = next((r.json(io.CONFIG_FILE) or {} for r in reps), {}).get("task", {})
     return "".join(
         [
@@ -137,7 +138,9 @@ def _task(sweep: Sweep, reps: list[Run], target: float) -> str:
     )
 
 
-def _attractors(sweep: Sweep, reps: list[Run], analyses: list[tuple[str, dict[str, Any]]]) -> str:
+def _attractors(
+    sweep: SweepFiles, reps: list[Run], analyses: list[tuple[str, dict[str, Any]]]
+) -> str:
     groups = (sweep.stats or {}).get("groups") or []
     rows = []
     for g in groups:
@@ -220,7 +223,7 @@ def _portraits(reps: list[Run]) -> str:
     )
 
 
-def _scores(sweep: Sweep, prefixes: tuple[str, ...], what: str) -> str:
+def _scores(sweep: SweepFiles, prefixes: tuple[str, ...], what: str) -> str:
     cols = [c for c in sweep.done.columns if c.startswith(prefixes)]
     return figure(
         sfig.fig_metric_strips(sweep, cols),
@@ -230,7 +233,7 @@ def _scores(sweep: Sweep, prefixes: tuple[str, ...], what: str) -> str:
     )
 
 
-def _populations(sweep: Sweep, reps: list[Run]) -> str:
+def _populations(sweep: SweepFiles, reps: list[Run]) -> str:
     return "".join(
         [
             _scores(sweep, ("balance_index", "robust_"), "balance and robustness"),
@@ -241,7 +244,7 @@ def _populations(sweep: Sweep, reps: list[Run]) -> str:
     )
 
 
-def _information(sweep: Sweep, reps: list[Run]) -> str:
+def _information(sweep: SweepFiles, reps: list[Run]) -> str:
     return "".join(
         [
             _scores(sweep, ("selective_", "fc_", "cryst"), "information"),
@@ -277,7 +280,7 @@ def _claims(verdicts: list[Verdict]) -> str:
     )
 
 
-def _config(sweep: Sweep, reps: list[Run]) -> str:
+def _config(sweep: SweepFiles, reps: list[Run]) -> str:
     env = next((e for r in reps if (e := r.json(io.ENV_FILE))), None)
     failed = (
         sweep.results[sweep.results.get("status", "done") == "failed"]
@@ -296,7 +299,7 @@ def _config(sweep: Sweep, reps: list[Run]) -> str:
         + (
             table([[esc(k), esc(v)] for k, v in env.items()], ["", "value"])
             if env
-            else missing("env.json")
+            else missing(io.ENV_FILE)
         ),
         "<details><summary>Resolved sweep (sweep.json)</summary><pre>"
         + esc(dumps(sweep.spec))

@@ -11,16 +11,24 @@ summaries and the representative networks' output probabilities. Missing or null
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cogdyn.report.claims_text import CLAIMS, RULES, TARGETS
 from cogdyn.report.data import num
+from cogdyn.report.evidence import ALPHA, LABELS, Evidence, fmt, majority
+from cogdyn.report.population_claims import (
+    balance_rules,
+    information_rules,
+    performance_rules,
+    training_rules,
+)
 
-ALPHA = 0.05
-"""Significance level of every test."""
+__all__ = ["ALPHA", "Evidence", "Verdict", "evaluate_claims"]
+
 NEAR_ZERO = 0.05
 """F_QP at or below this counts as "≈ 0"."""
 FP_ONLY = 0.9
@@ -31,7 +39,6 @@ DECIDED = 0.8
 """A decision "has formed" when p(correct | respond) in the decision period is ≥ this …"""
 RISE = 0.3
 """… and ≥ this much above its value at stimulus onset."""
-LABELS = ("fixed_point", "periodic", "quasi_periodic", "chaotic", "divergent", "unresolved")
 
 REPRODUCED, NOT_REPRODUCED, NOT_TESTED = "reproduced", "not reproduced", "not tested"
 
@@ -45,33 +52,6 @@ class Verdict:
     rule: str
     measured: str
     verdict: str
-
-
-@dataclass
-class Evidence:
-    """What the rules look at. ``analyses``: (algo, analysis/summary.json) of every finished run
-    that has one; ``output_probabilities``: (algo, table) of the representative networks."""
-
-    results: pd.DataFrame
-    stats: dict[str, Any] | None = None
-    analyses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    output_probabilities: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
-    target_accuracy: float = 0.95
-
-    def rows(self, algo: str) -> pd.DataFrame:
-        r = self.results
-        if "status" in r:
-            r = r[r["status"] == "done"]
-        return r[r["algo"] == algo] if "algo" in r else r.iloc[:0]
-
-
-def _fmt(x: Any, digits: int = 3) -> str:
-    v = num(x)
-    return "—" if v is None else f"{v:.{digits}g}"
-
-
-def _majority(flags: list[bool]) -> bool:
-    return bool(flags) and sum(flags) > len(flags) / 2
 
 
 def _groups(ev: Evidence, test: str = "mann_whitney") -> list[dict[str, Any]]:
@@ -94,9 +74,9 @@ def _rl_higher(ev: Evidence) -> tuple[bool | None, str]:
         return None, "no δ group with a Mann–Whitney p (needs ≥ 2 seeds per paradigm)"
     wins = [g["ppo"] > g["sl"] and g["p"] < ALPHA for g in gs]
     text = "; ".join(
-        f"δ={g['delta']}: {_fmt(g['ppo'])} vs {_fmt(g['sl'])}, p={_fmt(g['p'], 2)}" for g in gs
+        f"δ={g['delta']}: {fmt(g['ppo'])} vs {fmt(g['sl'])}, p={fmt(g['p'], 2)}" for g in gs
     )
-    return _majority(
+    return majority(
         wins
     ), f"F_QP RL vs SL — {text} ({sum(wins)}/{len(gs)} groups RL > SL, p < {ALPHA})"
 
@@ -113,8 +93,8 @@ def _reached(ev: Evidence) -> tuple[bool | None, str]:
         upd = r["updates_to_criterion"].median() if "updates_to_criterion" in r else None
         parts.append(
             f"{algo}: {int(r['reached_criterion'].sum())}/{len(r)} reached "
-            f"{ev.target_accuracy:.0%}, mean accuracy {_fmt(r['accuracy'].mean())}, "
-            f"median updates to criterion {_fmt(upd)}"
+            f"{ev.target_accuracy:.0%}, mean accuracy {fmt(r['accuracy'].mean())}, "
+            f"median updates to criterion {fmt(upd)}"
         )
     return ok, "; ".join(parts)
 
@@ -135,7 +115,7 @@ def _decision_forms(ev: Evidence) -> tuple[bool | None, str]:
     if not found:
         return None, "no output-probability data (run `cogdyn plot` on the representative runs)"
     text = "; ".join(
-        f"{a}: p(correct | respond) {_fmt(o, 2)} at stimulus onset → {_fmt(d, 2)} at decision"
+        f"{a}: p(correct | respond) {fmt(o, 2)} at stimulus onset → {fmt(d, 2)} at decision"
         for a, d, o, _ in found
     )
     return all(f[3] for f in found), text
@@ -148,7 +128,7 @@ def _qp_in_most_rl(ev: Evidence) -> tuple[bool | None, str]:
     pos = int((r["frac_qp"] > 0).sum())
     return pos > len(
         r
-    ) / 2, f"{pos}/{len(r)} RL networks have F_QP > 0 (mean {_fmt(r['frac_qp'].mean())})"
+    ) / 2, f"{pos}/{len(r)} RL networks have F_QP > 0 (mean {fmt(r['frac_qp'].mean())})"
 
 
 def _sl_near_zero(ev: Evidence) -> tuple[bool | None, str]:
@@ -156,7 +136,7 @@ def _sl_near_zero(ev: Evidence) -> tuple[bool | None, str]:
     if r.empty or "frac_qp" not in r:
         return None, "no finished SL networks"
     m = r["frac_qp"].mean()
-    return bool(m <= NEAR_ZERO), f"mean F_QP(SL) = {_fmt(m)} (≈ 0 means ≤ {NEAR_ZERO})"
+    return bool(m <= NEAR_ZERO), f"mean F_QP(SL) = {fmt(m)} (≈ 0 means ≤ {NEAR_ZERO})"
 
 
 def _sl_fixed_points(ev: Evidence) -> tuple[bool | None, str]:
@@ -168,7 +148,7 @@ def _sl_fixed_points(ev: Evidence) -> tuple[bool | None, str]:
     m = frac.mean()
     return bool(
         m >= FP_ONLY
-    ), f"SL grid points at a fixed point: {_fmt(m)} (mean over {len(r)} networks)"
+    ), f"SL grid points at a fixed point: {fmt(m)} (mean over {len(r)} networks)"
 
 
 def _low_coherence(ev: Evidence) -> tuple[bool | None, str]:
@@ -187,7 +167,7 @@ def _low_coherence(ev: Evidence) -> tuple[bool | None, str]:
         return None, "no RL network with quasi-periodic points and a per-|coherence| census"
     mean = pd.concat(pooled, axis=1).mean(axis=1).sort_index()
     text = ", ".join(f"{k:g} %: {v:.2f}" for k, v in mean.items())
-    return _majority(
+    return majority(
         flags
     ), f"RL F_QP by |relevant coherence| — {text}; low > high in {sum(flags)}/{len(flags)} networks"
 
@@ -201,7 +181,7 @@ def _rl_rises(ev: Evidence) -> tuple[bool | None, str]:
     rho, p, n = _trend(ev, "ppo")
     if rho is None or p is None:
         return None, "no Spearman trend of F_QP(RL) with δ (needs ≥ 2 δ values)"
-    return rho > 0 and p < ALPHA, f"Spearman ρ(δ, F_QP) RL = {_fmt(rho)}, p = {_fmt(p, 2)}, n = {n}"
+    return rho > 0 and p < ALPHA, f"Spearman ρ(δ, F_QP) RL = {fmt(rho)}, p = {fmt(p, 2)}, n = {n}"
 
 
 def _sl_flat(ev: Evidence) -> tuple[bool | None, str]:
@@ -214,7 +194,7 @@ def _sl_flat(ev: Evidence) -> tuple[bool | None, str]:
         return None, "no SL groups in stats.json"
     return max(
         means
-    ) <= NEAR_ZERO, f"SL F_QP per δ group: max {_fmt(max(means))} (≈ 0 means ≤ {NEAR_ZERO})"
+    ) <= NEAR_ZERO, f"SL F_QP per δ group: max {fmt(max(means))} (≈ 0 means ≤ {NEAR_ZERO})"
 
 
 def _fixed_points_per_choice(ev: Evidence) -> tuple[bool | None, str]:
@@ -232,7 +212,7 @@ def _fixed_points_per_choice(ev: Evidence) -> tuple[bool | None, str]:
     text = f"networks with a stable decision point per choice — {per}"
     if agree:
         text += (
-            f"; mean basin–choice agreement {_fmt(np.mean(agree), 2)} (rule: ≥ {BASIN_AGREEMENT})"
+            f"; mean basin–choice agreement {fmt(np.mean(agree), 2)} (rule: ≥ {BASIN_AGREEMENT})"
         )
     return ok, text
 
@@ -250,14 +230,6 @@ def _combine(*parts: tuple[bool | None, str]) -> tuple[str, str]:
 
 def evaluate_claims(ev: Evidence) -> list[Verdict]:
     """Every claim (1–9) and target (1–10) of PAPER.md with its measured numbers and verdict."""
-    from cogdyn.report.claims_more import (
-        balance_rules,
-        information_rules,
-        performance_rules,
-        training_rules,
-    )
-    from cogdyn.report.claims_text import CLAIMS, RULES, TARGETS
-
     reached, rl_higher, decision = _reached(ev), _rl_higher(ev), _decision_forms(ev)
     most_rl, sl_zero, low_c = _qp_in_most_rl(ev), _sl_near_zero(ev), _low_coherence(ev)
     rises, flat, fps = _rl_rises(ev), _sl_flat(ev), _fixed_points_per_choice(ev)
@@ -307,7 +279,7 @@ def _different(ev: Evidence) -> tuple[bool | None, str]:
     if not gs:
         return None, "no δ group with a Mann–Whitney p"
     sig = [g["p"] < ALPHA for g in gs]
-    return _majority(sig), f"F_QP differs (p < {ALPHA}) in {sum(sig)}/{len(gs)} δ groups"
+    return majority(sig), f"F_QP differs (p < {ALPHA}) in {sum(sig)}/{len(gs)} δ groups"
 
 
 def _hybrid(ev: Evidence) -> tuple[bool | None, str]:

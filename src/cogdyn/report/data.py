@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from cogdyn.io import read_json
+from cogdyn import io
+from cogdyn.experiments.results import representative_row
+from cogdyn.io import ANALYSIS_DIR, FIGDATA_DIR, read_json
 
-ANALYSIS_DIR = "analysis"
-FIGDATA_DIR = "figdata"
-"""Per-run figure data cached by :func:`cogdyn.report.plot.write_figure_data`, under
+"""Per-run figure data cached by :func:`cogdyn.analysis.figure_data.write_figure_data`, under
 ``RUN/analysis/figdata/``."""
 OPTIONAL_TABLES: tuple[str, ...] = (
     "attractors",
@@ -32,7 +32,7 @@ OPTIONAL_TABLES: tuple[str, ...] = (
 
 
 @dataclass
-class Sweep:
+class SweepFiles:
     """A sweep directory as read from disk."""
 
     root: Path
@@ -117,16 +117,16 @@ def _read_parquet_or_none(path: Path) -> pd.DataFrame | None:
         return None
 
 
-def load_sweep(sweep_dir: str | Path) -> Sweep:
+def read_sweep(sweep_dir: str | Path) -> SweepFiles:
     """Read a sweep directory; ``results.parquet`` is required, the rest optional."""
     root = Path(sweep_dir)
-    results_path = root / "results.parquet"
+    results_path = root / io.RESULTS_FILE
     if not results_path.is_file():
         raise FileNotFoundError(f"{root} is not a sweep directory (no results.parquet)")
     results = pd.read_parquet(results_path)
-    spec = _read_json_or_none(root / "sweep.json") or {}
-    stats = _read_json_or_none(root / "stats.json")
-    return Sweep(root=root, spec=spec, results=results, stats=stats)
+    spec = _read_json_or_none(root / io.SWEEP_FILE) or {}
+    stats = _read_json_or_none(root / io.STATS_FILE)
+    return SweepFiles(root=root, spec=spec, results=results, stats=stats)
 
 
 def num(x: Any) -> float | None:
@@ -138,28 +138,16 @@ def num(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def representative(sweep: Sweep, algo: str) -> Run | None:
+def representative(sweep: SweepFiles, algo: str) -> Run | None:
     """The finished run of ``algo`` whose F_QP is nearest the median of its paradigm (ties: the
     lower seed, then the lower δ); None when the paradigm has no finished run."""
-    done = sweep.done
-    if "algo" not in done:
+    pick = representative_row(sweep.done, sweep.root, algo)
+    if pick is None:
         return None
-    rows = done[done["algo"] == algo]
-    if "frac_qp" in rows:
-        rows = rows[rows["frac_qp"].notna()]
-    if rows.empty:
-        return None
-    if "run_dir" in rows:  # prefer networks whose run directory is there to read
-        present = rows["run_dir"].map(lambda d: (sweep.root / str(d)).is_dir())
-        rows = rows[present] if present.any() else rows
-    med = rows["frac_qp"].median()
-    order = rows.assign(_dist=(rows["frac_qp"] - med).abs())
-    keys = [k for k in ("_dist", "seed", "delta") if k in order]
-    pick = order.sort_values(keys, kind="stable").iloc[0].drop("_dist").to_dict()
     return Run(path=sweep.run_path(str(pick.get("run_dir", ""))), row=pick)
 
 
-def runs(sweep: Sweep) -> list[Run]:
+def runs(sweep: SweepFiles) -> list[Run]:
     """Every finished run, in the table's order."""
     return [
         Run(path=sweep.run_path(str(r.get("run_dir", ""))), row=r)

@@ -10,8 +10,9 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from cogdyn import io
 from cogdyn.report.data import Run
-from cogdyn.report.run_figures import CHOICE_COLOR, _algo, _final
+from cogdyn.report.run_figures import CHOICE_COLOR, algo_of, final_rows
 from cogdyn.report.style import (
     ALGO_COLOR,
     ALGO_LINE,
@@ -64,7 +65,7 @@ def fig_phase_portrait(runs: list[Run]) -> Any:
         ev = meta.get("pca_explained_variance_ratio", [None, None])
         ax.set_xlabel(f"PC1 ({ev[0]:.0%} var.)" if ev[0] is not None else "PC1")
         ax.set_ylabel(f"PC2 ({ev[1]:.0%} var.)" if ev[1] is not None else "PC2")
-        ax.set_title(run.label, color=ALGO_COLOR.get(_algo(run), "black"))
+        ax.set_title(run.label, color=ALGO_COLOR.get(algo_of(run), "black"))
     handles = [Patch(color=CHOICE_COLOR[c], label=f"chose / holds {c}") for c in (1, 2)]
     handles += [
         Line2D([], [], ls="", marker=STABILITY_MARKER[k], mfc="white", mec="black", label=k)
@@ -84,8 +85,8 @@ def fig_training(runs: list[Run]) -> Any:
         return None
     fig, axes = new_figure(7.0, 2.6, ncols=2, sharex=True)
     for run, checkpoints in recs:
-        a = _algo(run)
-        metrics = run.path / "metrics.csv"
+        a = algo_of(run)
+        metrics = run.path / io.METRICS_FILE
         if metrics.is_file():
             m = pd.read_csv(metrics)
             if {"update", "accuracy"} <= set(m.columns):
@@ -136,7 +137,7 @@ def fig_basins(runs: list[Run]) -> Any:
         t = run.table("basins")
         if t is None or t.empty or "network_choice" not in t:
             continue
-        t = _final(t)
+        t = final_rows(t)
         for (phase, ctx), g in t.groupby([t["phase"].astype(str), "context"]):
             agree = g.loc[g["basin_choice"] == g["network_choice"], "n_trials"].sum()
             rows.append(
@@ -158,7 +159,7 @@ def fig_basins(runs: list[Run]) -> Any:
     for i, i_run in enumerate(dict.fromkeys(frame["run"])):
         run = runs[i_run]
         sub = frame[frame["run"] == i_run]
-        a = _algo(run)
+        a = algo_of(run)
         x = [pos[k] + i * width for k in zip(sub["phase"], sub["context"], strict=True)]
         ax.bar(
             x,

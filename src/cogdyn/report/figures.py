@@ -1,4 +1,4 @@
-"""Sweep-level figures: RL vs SL across networks, from ``results.parquet`` and ``stats.json``.
+"""SweepFiles-level figures: RL vs SL across networks, from ``results.parquet`` and ``stats.json``.
 Each returns a Figure, or None when the columns it needs are missing."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cogdyn.report.data import Sweep, num
+from cogdyn.config import ALGOS
+from cogdyn.report.data import SweepFiles, num
 from cogdyn.report.style import (
     ALGO_COLOR,
     ALGO_LINE,
     ALGO_MARKER,
     ALGO_NAME,
-    ALGOS,
     LABEL_COLOR,
     LABEL_HATCH,
     LABEL_NAME,
@@ -70,7 +70,7 @@ def _algo_legend(fig: Any) -> None:
     fig.legend(handles=handles, loc="outside lower center", ncols=2)
 
 
-def fig_performance(sweep: Sweep, target: float = 0.95) -> Any:
+def fig_performance(sweep: SweepFiles, target: float = 0.95) -> Any:
     """Accuracy and cost to criterion per network, RL vs SL, against δ."""
     done = sweep.done
     cols = [c for c in ("accuracy", "updates_to_criterion", "env_steps_to_criterion") if c in done]
@@ -100,7 +100,7 @@ def _groups(stats: dict[str, Any] | None) -> dict[tuple, list[dict[str, Any]]]:
     return out
 
 
-def fig_fqp_delta(sweep: Sweep) -> Any:
+def fig_fqp_delta(sweep: SweepFiles) -> Any:
     """F_QP against δ, RL vs SL: mean ± SEM over networks (stats.json), every network as a faint
     dot, the untrained baseline dotted, Mann–Whitney p above each δ; top: over all grid points,
     bottom: over bounded (not divergent) points."""
@@ -177,7 +177,7 @@ def fig_fqp_delta(sweep: Sweep) -> Any:
     return fig
 
 
-def fig_label_mix(sweep: Sweep) -> Any:
+def fig_label_mix(sweep: SweepFiles) -> Any:
     """Mean share of each attractor type over the grid, per paradigm × δ (stacked, hatched)."""
     done = sweep.done
     cols = [f"n_{k}" for k in LABEL_ORDER if f"n_{k}" in done]
@@ -248,7 +248,7 @@ def fig_qp_by_coherence(analyses: list[tuple[str, dict[str, Any]]]) -> Any:
     return fig
 
 
-def fig_fqp_performance(sweep: Sweep) -> Any:
+def fig_fqp_performance(sweep: SweepFiles) -> Any:
     """F_QP against accuracy and updates to criterion, one dot per network (claim 6)."""
     done = sweep.done
     cols = [c for c in ("accuracy", "updates_to_criterion") if c in done]
@@ -276,7 +276,7 @@ def fig_fqp_performance(sweep: Sweep) -> Any:
     return fig
 
 
-def fig_metric_strips(sweep: Sweep, columns: list[str], ylabel: str = "") -> Any:
+def fig_metric_strips(sweep: SweepFiles, columns: list[str], ylabel: str = "") -> Any:
     """One strip plot per column (RL vs SL against δ), for the optional per-network scores."""
     done = sweep.done
     cols = [c for c in columns if c in done and done[c].notna().any()]

@@ -12,7 +12,7 @@ import pandas as pd
 
 from cogdyn import io
 from cogdyn.report.data import Run
-from cogdyn.report.run_figures import _algo, _final
+from cogdyn.report.run_figures import algo_of, final_rows
 from cogdyn.report.style import ALGO_COLOR, ALGO_LINE, ALGO_MARKER, new_figure
 
 
@@ -21,7 +21,7 @@ def _tables(runs: list[Run], name: str, cols: set[str]) -> list[tuple[Run, pd.Da
     for r in runs:
         t = r.table(name)
         if t is not None and not t.empty and cols <= set(t.columns):
-            out.append((r, _final(t) if "kind" in t else t))
+            out.append((r, final_rows(t) if "kind" in t else t))
     return out
 
 
@@ -36,7 +36,7 @@ def fig_group_sizes(runs: list[Run]) -> Any:
     width = 0.8 / len(data)
     for i, (run, t) in enumerate(data):
         counts = t["group"].astype(str).value_counts()
-        a = _algo(run)
+        a = algo_of(run)
         ax.bar(
             np.arange(len(groups)) + i * width,
             [counts.get(g, 0) for g in groups],
@@ -79,7 +79,7 @@ def fig_sorted_weights(runs: list[Run]) -> Any:
         ax.set_yticks(starts, [groups[s] for s in starts], fontsize=7)
         ax.set_xlabel("presynaptic unit (sorted by group)")
         ax.set_ylabel("postsynaptic unit")
-        ax.set_title(run.short, color=ALGO_COLOR[_algo(run)])
+        ax.set_title(run.short, color=ALGO_COLOR[algo_of(run)])
         fig.colorbar(im, ax=ax, shrink=0.7, label="weight W_ij")
     return fig
 
@@ -95,7 +95,7 @@ def fig_robustness(runs: list[Run]) -> Any:
     fig, axes = new_figure(min(2.3 * ncols, 9.5), 2.5, ncols=ncols, sharey=True)
     for ax, kind in zip(axes[0], kinds[:ncols], strict=False):
         for run, t in data:
-            a = _algo(run)
+            a = algo_of(run)
             g = t[t["damage"].astype(str) == kind].groupby("level")["damaged_accuracy"].mean()
             ax.plot(
                 g.index,
@@ -127,7 +127,7 @@ def fig_selectivity(runs: list[Run]) -> Any:
         for i, (run, t) in enumerate(data):
             sub = t[t["period"].astype(str) == period]
             frac = sub.groupby(sub["variable"].astype(str))["selective"].mean()
-            a = _algo(run)
+            a = algo_of(run)
             ax.bar(
                 np.arange(len(variables)) + i * width,
                 [frac.get(v, 0.0) for v in variables],
@@ -165,7 +165,7 @@ def fig_crystallisation(runs: list[Run]) -> Any:
         return None
     fig, axes = new_figure(7.0, 2.6, ncols=2)
     for run, t in within:
-        a = _algo(run)
+        a = algo_of(run)
         align = t["align"].astype(str).iloc[0] if "align" in t else ""
         sub = t[t["align"].astype(str) == align] if "align" in t else t
         ax = axes[0, 0]
@@ -183,7 +183,7 @@ def fig_crystallisation(runs: list[Run]) -> Any:
         ax.set_xlabel(f"time step (aligned to {align or 'trial start'})")
     axes[0, 0].set_ylabel("choice decoding accuracy")
     for run, t in over:
-        a = _algo(run)
+        a = algo_of(run)
         for col, mk in (("turnover", ALGO_MARKER[a]), ("balance_index", "^")):
             if col in t:
                 axes[0, 1].plot(

@@ -27,7 +27,8 @@ PERIODS = ("fixation", "stimulus", "delay", "decision")
 CHOICE_COLOR = {1: OKABE_ITO["orange"], 2: OKABE_ITO["sky_blue"]}
 
 
-def _algo(run: Run) -> str:
+def algo_of(run: Run) -> str:
+    """The paradigm of a run, from its results row."""
     return str(run.row.get("algo", "sl"))
 
 
@@ -133,7 +134,7 @@ def fig_output_probabilities(runs: list[Run]) -> Any:
             ax.plot(fix["time_ms"], fix["p_0"], color="black", lw=1, ls=":", label="p(fixate)")
             ax.set_ylim(-0.03, 1.03)
             ax.set_title(
-                f"{run.short} · context {ctx + 1}", color=ALGO_COLOR.get(_algo(run), "black")
+                f"{run.short} · context {ctx + 1}", color=ALGO_COLOR.get(algo_of(run), "black")
             )
         axes[i, 0].set_ylabel(
             "p(choice 1 | respond)" if "choice" not in t else "p(correct | respond)"
@@ -171,7 +172,7 @@ def fig_psychometric(runs: list[Run]) -> Any:
         return None
     fig, axes = new_figure(7.0, 2.6, ncols=2, sharey=True)
     for run, t in tables:
-        a = _algo(run)
+        a = algo_of(run)
         for ctx in (0, 1):
             ax = axes[0, ctx]
             sub = t[t["context"] == ctx]
@@ -201,7 +202,7 @@ def fig_psychometric(runs: list[Run]) -> Any:
     return fig
 
 
-def _final(table: pd.DataFrame) -> pd.DataFrame:
+def final_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Rows of the final model (or of the last checkpoint when there is no ``final``)."""
     kinds = table["kind"].astype(str)
     if (kinds == "final").any():
@@ -219,7 +220,7 @@ def fig_attractor_map(runs: list[Run]) -> Any:
     fig, axes = new_figure(7.0, 3.1 * len(maps), ncols=2, nrows=len(maps))
     seen: set[str] = set()
     for i, (run, t) in enumerate(maps):
-        t = _final(t)
+        t = final_rows(t)
         t = t[(t["start"] == 0) & (t["phase"].astype(str) == "stimulus")]
         cohs = np.sort(t["coh_mod1"].unique())
         step = float(np.diff(cohs).min()) if len(cohs) > 1 else 1.0
@@ -248,7 +249,7 @@ def fig_attractor_map(runs: list[Run]) -> Any:
             qp = float((sub["label"].astype(str) == "quasi_periodic").mean()) if len(sub) else 0.0
             ax.set_title(
                 f"{run.label}\ncontext {ctx + 1}: F_QP = {qp:.2f}",
-                color=ALGO_COLOR.get(_algo(run), "black"),
+                color=ALGO_COLOR.get(algo_of(run), "black"),
             )
             ax.set_xlabel("modality-1 coherence c₁ (%)")
             ax.set_ylabel("modality-2 coherence c₂ (%)")

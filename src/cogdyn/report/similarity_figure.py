@@ -1,26 +1,37 @@
-"""The report's figure of dynamical similarity between a sweep's networks, drawn from
-``DIR/similarity_mds.parquet`` (written by ``cogdyn similarity DIR``) when it is there."""
+"""The one figure of dynamical similarity between a sweep's networks, drawn from
+``DIR/similarity_mds.parquet`` (written by ``cogdyn similarity DIR``): in the report when the
+file is there, and as ``DIR/similarity.png`` by ``cogdyn similarity`` itself."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cogdyn.report.data import Sweep
-from cogdyn.report.style import ALGO_COLOR, ALGO_MARKER, ALGO_NAME, ALGOS, new_figure
+from cogdyn import io
+from cogdyn.config import ALGOS
+from cogdyn.report.data import SweepFiles
+from cogdyn.report.style import ALGO_COLOR, ALGO_MARKER, ALGO_NAME, new_figure, save_figure
 
-MDS_FILE = "similarity_mds.parquet"
+
+def fig_similarity(sweep: SweepFiles) -> Any:
+    """The report's panel (:func:`mds_figure`); None when ``cogdyn similarity`` has not run."""
+    path = sweep.root / io.MDS_FILE
+    return mds_figure(pd.read_parquet(path)) if path.is_file() else None
 
 
-def fig_similarity(sweep: Sweep) -> Any:
+def write_similarity_figure(sweep_dir: str | Path) -> Path:
+    """Draw ``DIR/similarity_mds.parquet`` into ``DIR/similarity.png``; its path."""
+    root = Path(sweep_dir)
+    figure = mds_figure(pd.read_parquet(root / io.MDS_FILE))
+    return save_figure(figure, root / Path(io.SIMILARITY_FIGURE_FILE).stem, ("png",))[0]
+
+
+def mds_figure(mds: pd.DataFrame) -> Any:
     """One MDS panel per dissimilarity method: a point per network, colour and marker by
-    paradigm, size by δ; None when ``cogdyn similarity`` has not been run."""
-    path = sweep.root / MDS_FILE
-    if not path.is_file():
-        return None
-    mds = pd.read_parquet(path)
+    paradigm, size by δ (columns ``method``, ``algo``, ``delta``, ``x``, ``y``)."""
     methods = list(dict.fromkeys(mds["method"]))
     fig, axes = new_figure(3.4 * len(methods), 3.2, ncols=len(methods))
     deltas = np.sort(mds["delta"].unique())

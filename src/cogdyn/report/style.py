@@ -32,8 +32,6 @@ OKABE_ITO = {
     "black": "#000000",
 }
 
-ALGOS: tuple[str, ...] = ("ppo", "sl")
-"""Paradigms in display order (RL first)."""
 ALGO_NAME = {"ppo": "RL (PPO)", "sl": "SL"}
 ALGO_COLOR = {"ppo": OKABE_ITO["vermillion"], "sl": OKABE_ITO["blue"]}
 # Marker and line style differ too, so RL and SL stay apart in greyscale.

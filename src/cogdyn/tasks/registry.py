@@ -15,6 +15,7 @@ from torch import Tensor
 from cogdyn.config import TaskConfig
 from cogdyn.tasks.base import Outcome, TrialBatch
 from cogdyn.tasks.ctxdm import CtxDM
+from cogdyn.tasks.neurogym import NeurogymTask
 
 
 class TrialTask(Protocol):
@@ -41,6 +42,5 @@ def make_task(config: TaskConfig | None = None) -> TrialTask:
     config = config or TaskConfig()
     if config.is_ctxdm:
         return CtxDM(config)
-    from cogdyn.tasks.neurogym import NeurogymTask
 
     return NeurogymTask(config)

@@ -24,10 +24,11 @@ import numpy as np
 import torch
 
 from cogdyn import io
+from cogdyn.behaviour import evaluate
 from cogdyn.config import ConfigError, RunConfig
 from cogdyn.models import VanillaRNN
+from cogdyn.progress import progress_bar
 from cogdyn.tasks import TrialTask, make_task
-from cogdyn.train.evaluate import evaluate
 from cogdyn.train.resume import clear_resume, load_resume, save_resume
 from cogdyn.train.tensorboard import ScalarLog
 
@@ -76,30 +77,6 @@ def log_spaced_updates(limit: int, per_decade: int = 4) -> set[int]:
             return out
         out.add(u)
         k += 1
-
-
-def progress_bar(enabled: bool, *, eta: bool = False) -> Any:
-    """The rich progress bar of long commands (training, analysis, sweeps); silent when
-    disabled. ``eta`` adds the estimated time remaining."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        *([TextColumn("ETA"), TimeRemainingColumn()] if eta else []),
-        TextColumn("{task.fields[status]}"),
-        disable=not enabled,
-        transient=False,
-    )
 
 
 def run_training(

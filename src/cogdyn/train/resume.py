@@ -18,9 +18,7 @@ import torch
 from safetensors.torch import load_file, save
 
 from cogdyn import io
-
-STATE_FILE = "resume.safetensors"
-BOOK_FILE = "resume.json"
+from cogdyn.io import BOOK_FILE, STATE_FILE
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], Any]:

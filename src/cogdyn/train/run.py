@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from cogdyn.config import RunConfig
+from cogdyn.train.ppo import train_ppo
+from cogdyn.train.supervised import train_supervised
 
 
 def train(
@@ -23,11 +25,8 @@ def train(
     (:mod:`cogdyn.train.tensorboard`).
     """
     if config.train.algo == "sl":
-        from cogdyn.train.supervised import train_supervised
-
         return train_supervised(
             config, out, progress=progress, resume=resume, tensorboard=tensorboard
         )
-    from cogdyn.train.ppo import train_ppo
 
     return train_ppo(config, out, progress=progress, resume=resume, tensorboard=tensorboard)

@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from cogdyn.config import ConfigError, ModelConfig
-from cogdyn.dynamics.census import (
+from cogdyn.analysis.census import (
     CENSUS_COLUMNS,
     CensusOptions,
     attractor_census,
     census_summary,
     phase_onset_states,
 )
+from cogdyn.analysis.conditions import condition_inputs
+from cogdyn.config import ConfigError, ModelConfig
 from cogdyn.dynamics.classify import LABELS
-from cogdyn.dynamics.maps import condition_inputs
 from cogdyn.models import VanillaRNN
 from cogdyn.tasks import CtxDM
 from cogdyn.tasks.base import FIXATION, STIMULUS

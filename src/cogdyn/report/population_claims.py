@@ -1,6 +1,7 @@
 """Claims-table rules for performance, training, populations and information (claims 6–9,
-targets 7–10); the rest and the table itself are in :mod:`cogdyn.report.claims`. Each rule
-returns (True / False / None for "not tested", the numbers measured)."""
+targets 7–10); the rest and the table itself are in :mod:`cogdyn.report.claims`, what both read
+in :mod:`cogdyn.report.evidence`. Each rule returns (True / False / None for "not tested", the
+numbers measured)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from cogdyn.report.claims import ALPHA, LABELS, Evidence, _fmt, _majority
 from cogdyn.report.data import num
+from cogdyn.report.evidence import ALPHA, LABELS, Evidence, fmt, majority
 
 Part = tuple[bool | None, str]
 
@@ -43,8 +44,8 @@ def performance_rules(ev: Evidence) -> tuple[Part, Part]:
         )
         first = (
             ok,
-            f"RL: ρ(F_QP, accuracy) = {_fmt(ra)} (p = {_fmt(pa, 2)}), "
-            f"ρ(F_QP, updates to criterion) = {_fmt(ru)} (p = {_fmt(pu, 2)})",
+            f"RL: ρ(F_QP, accuracy) = {fmt(ra)} (p = {fmt(pa, 2)}), "
+            f"ρ(F_QP, updates to criterion) = {fmt(ru)} (p = {fmt(pu, 2)})",
         )
     r = ev.rows("ppo")
     levels = []
@@ -61,7 +62,7 @@ def performance_rules(ev: Evidence) -> tuple[Part, Part]:
             "task-complexity dependence: fewer than two task levels with a correlation",
         )
     levels.sort(key=lambda t: t[0])
-    text = ", ".join(f"{k}: ρ = {_fmt(rho)}" for _, k, rho in levels)
+    text = ", ".join(f"{k}: ρ = {fmt(rho)}" for _, k, rho in levels)
     return first, (
         abs(levels[-1][2]) > abs(levels[0][2]),
         f"RL ρ(F_QP, accuracy) easiest → hardest level: {text}",
@@ -101,9 +102,9 @@ def training_rules(ev: Evidence) -> Part:
             None,
             "no run analysed over its training checkpoints (`cogdyn analyze --checkpoints all`)",
         )
-    return _majority(flags), (
+    return majority(flags), (
         f"ρ(accuracy, census change from init) > 0 in {sum(flags)}/{len(flags)} "
-        f"networks (median ρ = {_fmt(np.median(rhos))})"
+        f"networks (median ρ = {fmt(np.median(rhos))})"
     )
 
 
@@ -123,7 +124,7 @@ def balance_rules(ev: Evidence) -> tuple[Part, Part]:
     m_rl, m_sl = rl["balance_index"].mean(), sl["balance_index"].mean()
     first: Part = (
         None if p is None else bool(m_rl > m_sl and p < ALPHA),
-        f"balance index B RL {_fmt(m_rl)} vs SL {_fmt(m_sl)}, Mann–Whitney p = {_fmt(p, 2)}",
+        f"balance index B RL {fmt(m_rl)} vs SL {fmt(m_sl)}, Mann–Whitney p = {fmt(p, 2)}",
     )
     both = pd.concat([rl, sl])
     robust = [c for c in both.columns if c.startswith("robust_")]
@@ -131,8 +132,8 @@ def balance_rules(ev: Evidence) -> tuple[Part, Part]:
     rhos = {c: r for c, r in rhos.items() if r is not None}
     if not rhos:
         return first, (None, "robustness scores not computed")
-    text = ", ".join(f"ρ(B, {c}) = {_fmt(r)}" for c, r in rhos.items())
-    return first, (_majority([r > 0 for r in rhos.values()]), text)
+    text = ", ".join(f"ρ(B, {c}) = {fmt(r)}" for c, r in rhos.items())
+    return first, (majority([r > 0 for r in rhos.values()]), text)
 
 
 def information_rules(ev: Evidence) -> tuple[Part, Part]:
@@ -146,7 +147,7 @@ def information_rules(ev: Evidence) -> tuple[Part, Part]:
     else:  # Bonferroni over the measures
         sig = [c for c, p in tests.items() if p < ALPHA / len(tests)]
         text = ", ".join(
-            f"{c}: RL {_fmt(rl[c].mean())} vs SL {_fmt(sl[c].mean())} (p = {_fmt(p, 2)})"
+            f"{c}: RL {fmt(rl[c].mean())} vs SL {fmt(sl[c].mean())} (p = {fmt(p, 2)})"
             for c, p in tests.items()
         )
         first = (bool(sig), f"{text}; {len(sig)}/{len(tests)} differ at p < {ALPHA}/{len(tests)}")
@@ -159,5 +160,5 @@ def information_rules(ev: Evidence) -> tuple[Part, Part]:
     return first, (
         bool(finite.mean() > 0.5),
         f"{col} defined for {int(finite.sum())}/{len(both)} networks "
-        f"(median {_fmt(both[col].median())})",
+        f"(median {fmt(both[col].median())})",
     )

@@ -24,8 +24,9 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from cogdyn.analysis.conditions import end_of_stimulus_states, stimulus_onset_states
 from cogdyn.dynamics.fixed_points import FixedPoints, basins
-from cogdyn.dynamics.maps import FrozenInputMap, end_of_stimulus_states, stimulus_onset_states
+from cogdyn.dynamics.maps import FrozenInputMap
 from cogdyn.dynamics.relu_solver import fixed_points_from_states
 from cogdyn.tasks.base import DECISION, DELAY, TrialBatch
 from cogdyn.tasks.ctxdm import CtxDM

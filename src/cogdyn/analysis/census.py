@@ -34,6 +34,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from cogdyn.analysis.conditions import condition_inputs, shortest_steps, stimulus_onset_states
 from cogdyn.dynamics.classify import (
     FIXED_POINT,
     LABELS,
@@ -42,13 +43,8 @@ from cogdyn.dynamics.classify import (
     MapClassification,
     classify_map,
 )
-from cogdyn.dynamics.maps import (
-    FrozenInputMap,
-    condition_inputs,
-    shortest_steps,
-    stimulus_onset_states,
-)
-from cogdyn.errors import ConfigError, finite, require
+from cogdyn.dynamics.maps import FrozenInputMap
+from cogdyn.errors import ConfigError, check_int, finite, is_int, require
 from cogdyn.tasks.base import DECISION, DELAY, STIMULUS
 from cogdyn.tasks.ctxdm import CtxDM
 
@@ -106,7 +102,7 @@ class CensusOptions:
     def __post_init__(self) -> None:
         g, c, phase = self.grid, self.max_coherence, self.phase
         require(
-            _is_int(g) and g >= 3 and g % 2 == 1,
+            is_int(g) and g >= 3 and g % 2 == 1,
             "census.grid",
             f"must be an odd integer ≥ 3, got {g!r}",
         )
@@ -118,9 +114,7 @@ class CensusOptions:
         )
         for name, low in (("extra_starts", 0), ("start_trials", 1), ("seed", 0)):
             v = getattr(self, name)
-            require(
-                _is_int(v) and v >= low, f"census.{name}", f"must be an integer ≥ {low}, got {v!r}"
-            )
+            check_int(f"census.{name}", v, low)
         ctx = tuple(self.contexts)
         require(
             bool(ctx) and len(set(ctx)) == len(ctx) and all(k in (0, 1) for k in ctx),
@@ -155,10 +149,6 @@ class CensusOptions:
         return out
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
 # ---------------------------------------------------------------------- starts
 def phase_onset_states(
     model: Any, task: CtxDM, grid: pd.DataFrame, phase: str, dtype: torch.dtype = torch.float64
@@ -187,7 +177,7 @@ def phase_onset_states(
     return h
 
 
-def trial_states(
+def sampled_trial_states(
     model: Any,
     task: CtxDM,
     contexts: Tensor,
@@ -245,7 +235,7 @@ def census_map(
     if opts.extra_starts:
         ctx = torch.tensor(grid["context"].to_numpy())
         starts.append(
-            trial_states(
+            sampled_trial_states(
                 model, task, ctx, opts.extra_starts, n_trials=opts.start_trials, seed=opts.seed
             )
         )

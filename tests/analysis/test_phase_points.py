@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from cogdyn.analysis.conditions import end_of_stimulus_states
+from cogdyn.analysis.phase_points import phase_fixed_points, phase_points_summary
 from cogdyn.config import ModelConfig
-from cogdyn.dynamics import end_of_stimulus_states
-from cogdyn.dynamics.phase_points import phase_fixed_points, phase_points_summary
 from cogdyn.models import VanillaRNN
 from cogdyn.tasks import CtxDM
 

@@ -1,5 +1,5 @@
 """``cogdyn analyze``: its flags, the choice of the run (a directory or a shipped example) and
-the printed summary. Kept apart from :mod:`cogdyn.cli` so each file stays short and thin."""
+the printed summary."""
 
 from __future__ import annotations
 
@@ -7,17 +7,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cogdyn import io
-from cogdyn.cli import UsageError
-from cogdyn.cli_study import _fmt
-from cogdyn.config import TaskConfig, run_config_from_dict
+from cogdyn import examples, io
+from cogdyn.analysis import analyze_run
+from cogdyn.analysis.census import CensusOptions
+from cogdyn.cli.common import UsageError, count, fmt, positive_int
+from cogdyn.populations.options import PopulationOptions
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from cogdyn.analysis import analyze_run
-    from cogdyn.dynamics.census import CensusOptions
-    from cogdyn.populations.options import PopulationOptions
-
     args.run_dir = _analysis_target(args)
     census = CensusOptions(grid=args.grid, phase=args.phase, extra_starts=args.starts)
     population = PopulationOptions(
@@ -43,8 +40,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _example_names() -> list[str]:
-    from cogdyn import examples
-
     return examples.names()
 
 
@@ -56,38 +51,19 @@ def _analysis_target(args: argparse.Namespace) -> str:
         return args.run_dir
     if args.run_dir is not None:
         raise UsageError("analyze: give a run directory or --example NAME, not both")
-    from cogdyn import examples
-
     dest = Path(args.out or f"runs/example-{args.example}")
-    if (dest / "config.json").is_file():
+    if (dest / io.CONFIG_FILE).is_file():
         return str(dest)
     return str(examples.copy(args.example, dest))
-
-
-def _run_task(run_dir: Path) -> TaskConfig | None:
-    """The task config of a run directory (None when it has no ``config.json``)."""
-    path = run_dir / io.CONFIG_FILE
-    return run_config_from_dict(io.read_json(path)).task if path.is_file() else None
-
-
-def require_ctxdm_run(run_dir: Path, command: str) -> None:
-    """The census grid, fixed points and populations read CtxDM's conditions: refuse a run of
-    another task in one line."""
-    task = _run_task(run_dir)
-    if task is not None and not task.is_ctxdm:
-        raise UsageError(
-            f"{command}: {run_dir} was trained on {task.name}; the census and population "
-            "analyses support ctxdm only (use `cogdyn eval`, `export` or `similarity`)"
-        )
 
 
 def _print_condition_analysis(s: dict[str, Any]) -> None:
     fq = s["frac_qp"]
     print(
         f"{s['task']} {s['algo']} δ={s['delta']} seed={s['seed']}: census of "
-        f"{s['grid']['conditions']} trial conditions; F_QP {_fmt(fq['mean'])} ± "
-        f"{_fmt(fq['std'])} over {fq['n']} checkpoints, untrained "
-        f"{_fmt(s['frac_qp_untrained'])} (fixed points and populations: CtxDM only)"
+        f"{s['grid']['conditions']} trial conditions; F_QP {fmt(fq['mean'])} ± "
+        f"{fmt(fq['std'])} over {fq['n']} checkpoints, untrained "
+        f"{fmt(s['frac_qp_untrained'])} (fixed points and populations: CtxDM only)"
     )
 
 
@@ -99,16 +75,16 @@ def _print_analysis(s: dict[str, Any]) -> None:
         else "the final model (no post-criterion checkpoint analysed)"
     )
     print(
-        f"{s['algo']} δ={s['delta']} seed={s['seed']} (accuracy {_fmt(s['accuracy'])}), "
+        f"{s['algo']} δ={s['delta']} seed={s['seed']} (accuracy {fmt(s['accuracy'])}), "
         f"{s['grid']['phase']} census, {s['grid']['n_grid_points']} grid points × "
         f"{s['grid']['n_starts']} starts"
     )
     print(
-        f"F_QP over {over}: mean {_fmt(fq['mean'])} ± {_fmt(fq['std'])} "
-        f"(min {_fmt(fq['min'])}, max {_fmt(fq['max'])}); "
-        f"bounded points only: {_fmt(s['frac_qp_bounded']['mean'])}"
+        f"F_QP over {over}: mean {fmt(fq['mean'])} ± {fmt(fq['std'])} "
+        f"(min {fmt(fq['min'])}, max {fmt(fq['max'])}); "
+        f"bounded points only: {fmt(s['frac_qp_bounded']['mean'])}"
     )
-    print(f"F_QP untrained: {_fmt(s['frac_qp_untrained'])}; final: {_fmt(s['frac_qp_final'])}")
+    print(f"F_QP untrained: {fmt(s['frac_qp_untrained'])}; final: {fmt(s['frac_qp_final'])}")
     counts = ", ".join(f"{k} {v:.1f}" for k, v in s["label_counts_mean"].items() if v)
     print(f"labels (mean count per checkpoint): {counts}")
     for phase, fp in s["fixed_points_final"].items():
@@ -117,7 +93,7 @@ def _print_analysis(s: dict[str, Any]) -> None:
             f"{phase} input (final model): {fp['n_fixed_points']} fixed points, "
             f"{fp['n_stable']} stable, choices of the stable ones {choices}; "
             f"one per choice: {'yes' if fp['stable_per_choice'] else 'no'}; "
-            f"basin = network's choice in {_fmt(fp['basin_choice_agreement'])} of trials"
+            f"basin = network's choice in {fmt(fp['basin_choice_agreement'])} of trials"
         )
     if s.get("balance_index"):
         _print_populations(s)
@@ -129,14 +105,14 @@ def _print_populations(s: dict[str, Any]) -> None:
     sizes = ", ".join(f"{k} {v:.1f}" for k, v in (s.get("group_sizes") or {}).items())
     print(
         f"populations ({s.get('attractor_phase')} attractors): balance index "
-        f"{_fmt(s['balance_index'].get('mean'))}; mean group sizes {sizes}"
+        f"{fmt(s['balance_index'].get('mean'))}; mean group sizes {sizes}"
     )
-    robust = ", ".join(f"{k} {_fmt(v)}" for k, v in (s.get("robustness") or {}).items())
+    robust = ", ".join(f"{k} {fmt(v)}" for k, v in (s.get("robustness") or {}).items())
     print(f"robustness (AUC): {robust}")
-    selective = ", ".join(f"{k} {_fmt(v)}" for k, v in (s.get("selective_fraction") or {}).items())
+    selective = ", ".join(f"{k} {fmt(v)}" for k, v in (s.get("selective_fraction") or {}).items())
     print(f"selective units: {selective}")
     cryst = s.get("crystallisation_ms") or {}
-    print(f"decision information saturates {_fmt(cryst.get('mean'))} ms after stimulus onset")
+    print(f"decision information saturates {fmt(cryst.get('mean'))} ms after stimulus onset")
 
 
 def _odd_grid(text: str) -> int:
@@ -149,9 +125,8 @@ def _odd_grid(text: str) -> int:
     return value
 
 
-def add_analyze_command(sub: Any, count: Any, positive_int: Any) -> None:
-    """Register ``analyze`` on the CLI's sub-parsers (``count``/``positive_int``: the CLI's
-    integer argument types)."""
+def add_commands(sub: Any) -> None:
+    """Register ``analyze`` on the CLI's sub-parsers."""
     p = sub.add_parser(
         "analyze", help="attractor census, fixed points and populations of a trained run"
     )

@@ -8,28 +8,14 @@ from typing import Any
 import torch
 
 from cogdyn import io
-from cogdyn.config import RunConfig, run_config_from_dict
-from cogdyn.tasks import make_task
-from cogdyn.train.evaluate import (
+from cogdyn.behaviour import (
     condition_table,
     evaluate,
     output_probabilities,
     plot_output_probabilities,
     psychometric_table,
 )
-
-EVAL_DIR = "eval"
-
-
-def load_run(run_dir: str | Path, model_file: str = io.MODEL_FILE) -> tuple[RunConfig, Any]:
-    """The config and trained model of a run directory."""
-    run_dir = Path(run_dir)
-    if not (run_dir / io.CONFIG_FILE).is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no {io.CONFIG_FILE})")
-    config = run_config_from_dict(io.read_json(run_dir / io.CONFIG_FILE))
-    model = io.load_model(run_dir / model_file)
-    model.eval()
-    return config, model
+from cogdyn.tasks import make_task
 
 
 def evaluate_run(run_dir: str | Path, *, n_trials: int = 2000, seed: int = 12345) -> dict[str, Any]:
@@ -40,11 +26,11 @@ def evaluate_run(run_dir: str | Path, *, n_trials: int = 2000, seed: int = 12345
     writes ``eval/conditions.csv`` (accuracy per trial condition) instead of the CtxDM tables.
     """
     run_dir = Path(run_dir)
-    config, model = load_run(run_dir)
+    config, model = io.load_run(run_dir)
     task = make_task(config.task)
     batch = task.sample(n_trials, torch.Generator().manual_seed(seed))
     ev = evaluate(model, task, batch)
-    out = run_dir / EVAL_DIR
+    out = run_dir / io.EVAL_DIR
     if not config.task.is_ctxdm:
         files = {"conditions": out / "conditions.csv"}
         table = condition_table(batch, ev.outcome)
@@ -58,7 +44,7 @@ def evaluate_run(run_dir: str | Path, *, n_trials: int = 2000, seed: int = 12345
             "seed": seed,
             "ideal_observer_accuracy": None,
         }
-        io.write_json(out / "summary.json", result)
+        io.write_json(out / io.SUMMARY_FILE, result)
         return {**result, "files": {k: str(v) for k, v in files.items()}}
     psych = psychometric_table(batch, ev.outcome)
     probs = output_probabilities(model, task, seed=seed)
@@ -78,5 +64,5 @@ def evaluate_run(run_dir: str | Path, *, n_trials: int = 2000, seed: int = 12345
         "seed": seed,
         "ideal_observer_accuracy": task.ideal_observer_accuracy,
     }
-    io.write_json(out / "summary.json", result)
+    io.write_json(out / io.SUMMARY_FILE, result)
     return {**result, "files": {k: str(v) for k, v in files.items()}}

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from cogdyn.dynamics.phase_points import PhasePoints
+from cogdyn.analysis.phase_points import PhasePoints
 from cogdyn.models import VanillaRNN
 from cogdyn.populations.activity import aligned_states, last_step_of, period_means, trial_states
 from cogdyn.populations.crystallisation import crystallisation_step, decision_time_course
@@ -77,7 +77,7 @@ def analyze_populations(
         task: its task.
         batch: real trials (their states feed groups' fallback, MI and decoding).
         network_choice: (B,) the network's choice on each trial of ``batch`` (0 = none).
-        points: :func:`~cogdyn.dynamics.phase_points.phase_fixed_points` of the network.
+        points: :func:`~cogdyn.analysis.phase_points.phase_fixed_points` of the network.
         options: what to compute.
         seed: seeds every random draw (robustness trials and damage, shuffles, folds).
 
@@ -97,7 +97,10 @@ def analyze_populations(
     end_of_delay = states[last_step_of(batch, DELAY), b].numpy()
     ctx = batch.info["context"].cpu().numpy()
     contexts = tuple(sorted(set(ctx.tolist()))) or (0,)
-    attractors = decision_attractors(points, n_choices, end_of_delay, ctx, choice.numpy(), contexts)
+    fp_states = points.fixed_points.states.cpu().double().numpy()
+    attractors = decision_attractors(
+        points.points, fp_states, n_choices, end_of_delay, ctx, choice.numpy(), contexts
+    )
     groups = group_units(attractors, opts.activity_threshold)
     weight = model.weight_hh_l0.detach().double().cpu().numpy()
     blocks = block_weights(weight, groups.labels, groups.names)

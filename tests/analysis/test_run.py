@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cogdyn.analysis import analyze_run, run_summary, select_checkpoints
+from cogdyn.analysis import analyze_run, run_summary
+from cogdyn.analysis.census import CENSUS_COLUMNS, CensusOptions
+from cogdyn.analysis.checkpoints import select_checkpoints
 from cogdyn.cli import main
-from cogdyn.dynamics.census import CENSUS_COLUMNS, CensusOptions
 from cogdyn.dynamics.classify import LABELS
 from cogdyn.errors import ConfigError
 

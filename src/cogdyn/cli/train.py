@@ -1,36 +1,17 @@
-"""The ``cogdyn`` command line. Thin: parse, validate, call one library function per command.
-
-Bad input exits with status 2 and one line on stderr naming the field and what is allowed.
-"""
+"""The single-run commands of the CLI: ``train``, ``eval``, ``export``, ``quickstart``."""
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from cogdyn.config import (
-    ConfigError,
-    RunConfig,
-    load_toml,
-    merge,
-    run_config_from_dict,
-)
+from cogdyn import io
+from cogdyn.analysis.evaluation import evaluate_run
+from cogdyn.cli.common import positive_int, prepare_out
+from cogdyn.config import RunConfig, load_toml, merge, run_config_from_dict
+from cogdyn.interop import export_run
 from cogdyn.train.run import train
-
-
-class UsageError(Exception):
-    """A command-line problem reported as one line with exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but errors are one line (no usage dump) and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
 
 
 def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -64,19 +45,10 @@ def build_run_config(args: argparse.Namespace) -> RunConfig:
     return run_config_from_dict(merge(base, _train_overrides(args)))
 
 
-def _prepare_out(out: Path, overwrite: bool) -> None:
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise UsageError(
-                f"--out: {out} is not empty; choose another folder or pass --overwrite"
-            )
-        shutil.rmtree(out)
-
-
 def _cmd_train(args: argparse.Namespace) -> int:
     config = build_run_config(args)
     out = Path(args.out or f"runs/{config.train.algo}-d{config.model.delta:g}-s{config.train.seed}")
-    _prepare_out(out, args.overwrite)
+    prepare_out(out, args.overwrite)
     progress = None if args.progress else False
     summary = train(config, out, progress=progress, tensorboard=args.tensorboard)
     _print_summary(summary, out)
@@ -107,8 +79,6 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from cogdyn.train.eval_run import evaluate_run
-
     result = evaluate_run(Path(args.run_dir), n_trials=args.trials, seed=args.seed)
     print(f"accuracy {result['accuracy']:.4f} on {args.trials} fresh trials (seed {args.seed})")
     if result["ideal_observer_accuracy"] is not None:
@@ -119,9 +89,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from cogdyn import io
-    from cogdyn.interop import export_run
-
     run_dir = Path(args.run_dir)
     out = Path(args.out) if args.out else run_dir / "trajectories.npz"
     path = export_run(
@@ -137,10 +104,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_quickstart(args: argparse.Namespace) -> int:
-    from cogdyn.train.eval_run import evaluate_run
-
     out = Path(args.out)
-    _prepare_out(out, overwrite=True)
+    prepare_out(out, overwrite=True)
     config = run_config_from_dict({"train": {"algo": "sl", "seed": args.seed}})
     print("Training one supervised network (N = 250, δ = 0.1) on CtxDM to 95 % held-out accuracy…")
     summary = train(config, out, progress=None)
@@ -152,32 +117,8 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int_at_least(lowest: int):
-    """An argparse type: an integer ≥ ``lowest``, with a one-line message otherwise."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-        if value < lowest:
-            raise argparse.ArgumentTypeError(f"must be ≥ {lowest}, got {value}")
-        return value
-
-    return parse
-
-
-_count = _int_at_least(0)
-_positive_int = _int_at_least(1)
-
-
-def make_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="cogdyn",
-        description="Train vanilla ReLU RNNs on CtxDM with RL and SL and analyse their dynamics.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def add_commands(sub: Any) -> None:
+    """Register ``train``, ``eval``, ``export`` and ``quickstart`` on the CLI's sub-parsers."""
     p = sub.add_parser("train", help="train one network into a run directory")
     p.add_argument("--algo", choices=["sl", "ppo"], help="learning algorithm (default sl)")
     p.add_argument("--delta", type=float, help="init width δ: W, W_in ~ U(−δ, δ) (default 0.1)")
@@ -220,20 +161,16 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate a trained run: accuracy, psychometrics, Fig. 1c")
     p.add_argument("run_dir", help="a run directory written by `cogdyn train`")
-    p.add_argument("--trials", type=_positive_int, default=2000, help="fresh trials (default 2000)")
+    p.add_argument("--trials", type=positive_int, default=2000, help="fresh trials (default 2000)")
     p.add_argument("--seed", type=int, default=12345, help="seed of the fresh trials")
     p.set_defaults(func=_cmd_eval)
-
-    from cogdyn.cli_analysis import add_analyze_command
-
-    add_analyze_command(sub, _count, _positive_int)
 
     p = sub.add_parser(
         "export", help="hidden trajectories of a run on fresh trials → .npz (trial, time, unit)"
     )
     p.add_argument("run_dir", help="a run directory written by `cogdyn train`")
     p.add_argument("--out", help="output file (default RUN_DIR/trajectories.npz)")
-    p.add_argument("--trials", type=_positive_int, default=500, help="fresh trials (default 500)")
+    p.add_argument("--trials", type=positive_int, default=500, help="fresh trials (default 500)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fresh trials (default 0)")
     p.add_argument(
         "--checkpoint",
@@ -248,26 +185,3 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/quickstart", help="run directory (replaced)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.set_defaults(func=_cmd_quickstart)
-
-    from cogdyn.cli_study import add_study_commands
-
-    add_study_commands(sub, _positive_int)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``cogdyn`` command."""
-    parser = make_parser()
-    try:
-        args = parser.parse_args(argv)
-        return int(args.func(args))
-    except (UsageError, ConfigError, FileNotFoundError) as e:
-        print(f"cogdyn: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("cogdyn: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,6 +18,7 @@ from torch import Tensor
 from cogdyn.config import Duration
 from cogdyn.models import VanillaRNN
 from cogdyn.tasks import PAD, PERIOD_NAMES, CtxDM, Outcome, TrialBatch, TrialTask
+from cogdyn.tasks.timing import truncexp_mean
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,6 @@ def output_probabilities(
         "choice": sum(delay.values) / max(len(delay.values), 1),
     }.get(delay.kind)
     if mean_delay is None:
-        from cogdyn.tasks.timing import truncexp_mean
-
         mean_delay = truncexp_mean(delay.mean, delay.min, delay.max)
     fixed = dataclasses.replace(
         cfg,

@@ -1,9 +1,5 @@
 """The study commands of the CLI: ``sweep``, ``results``, ``reproduce``, ``report``, ``plot``,
-``similarity``.
-
-Kept apart from :mod:`cogdyn.cli` (single runs) so each file stays short; both stay thin: they
-parse, validate and call one library function per command.
-"""
+``similarity``."""
 
 from __future__ import annotations
 
@@ -11,18 +7,27 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from cogdyn.analysis.figure_data import has_figure_data, write_figure_data
+from cogdyn.cli.common import fmt, positive_int, require_ctxdm_run
+from cogdyn.dynamics.similarity import SimilarityOptions, dsa_available
+from cogdyn.errors import ConfigError
+from cogdyn.experiments.results import format_table, read_results
+from cogdyn.experiments.similarity import sweep_similarity
+from cogdyn.experiments.spec import load_sweep
+from cogdyn.experiments.sweep import run_sweep, write_representative_figure_data
+from cogdyn.report import build_report, plot_run
+from cogdyn.report.similarity_figure import write_similarity_figure
+
 EXECUTOR_CHOICES = ("local", "ray")
-
-
-def _fmt(x: float | None, digits: int = 3) -> str:
-    return "n/a" if x is None else f"{x:.{digits}f}"
 
 
 def _ms(group: dict[str, Any], name: str = "frac_qp") -> str:
     """mean ± SEM (n) of one paradigm's summary in a stats group."""
     sem = group.get(f"{name}_sem")
-    pm = f" ± {_fmt(sem)}" if sem is not None else ""
-    return f"{_fmt(group.get(f'{name}_mean'))}{pm} (n={group.get(f'{name}_n', 0)})"
+    pm = f" ± {fmt(sem)}" if sem is not None else ""
+    return f"{fmt(group.get(f'{name}_mean'))}{pm} (n={group.get(f'{name}_n', 0)})"
 
 
 def print_stats(stats: dict[str, Any]) -> None:
@@ -33,24 +38,21 @@ def print_stats(stats: dict[str, Any]) -> None:
         mw = g["mann_whitney"]
         print(
             f"δ={g['delta']:g} ({level}): F_QP ppo {_ms(g['ppo'])} vs sl {_ms(g['sl'])}; "
-            f"Mann–Whitney p={_fmt(mw['p'])}; untrained ppo "
-            f"{_fmt(g['ppo'].get('frac_qp_untrained_mean'))} "
-            f"sl {_fmt(g['sl'].get('frac_qp_untrained_mean'))}"
+            f"Mann–Whitney p={fmt(mw['p'])}; untrained ppo "
+            f"{fmt(g['ppo'].get('frac_qp_untrained_mean'))} "
+            f"sl {fmt(g['sl'].get('frac_qp_untrained_mean'))}"
         )
     for algo, r in stats["delta_trend"].items():
-        print(f"F_QP vs δ ({algo}): Spearman ρ={_fmt(r['rho'])}, p={_fmt(r['p'])}, n={r['n']}")
+        print(f"F_QP vs δ ({algo}): Spearman ρ={fmt(r['rho'])}, p={fmt(r['p'])}, n={r['n']}")
     for algo, p in stats["performance"].items():
         parts = ", ".join(
-            f"{m} ρ={_fmt(p[m]['rho'])} (p={_fmt(p[m]['p'])})"
+            f"{m} ρ={fmt(p[m]['rho'])} (p={fmt(p[m]['p'])})"
             for m in ("accuracy", "updates_to_criterion")
         )
         print(f"F_QP vs performance ({algo}): {parts}")
 
 
 def _sweep_and_report(args: argparse.Namespace, source: str, out: Path) -> int:
-    from cogdyn.experiments.spec import load_sweep
-    from cogdyn.experiments.sweep import run_sweep
-
     sweep = load_sweep(source)
     print(f"sweep {sweep.name}: {len(sweep.cells)} cells → {out}")
     _, stats = run_sweep(
@@ -80,16 +82,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _report(sweep_dir: Path, out: str | None) -> Path:
     """Figure data of the two networks the report shows (if missing), then the report."""
-    from cogdyn.report import build_report
-    from cogdyn.report.plot import write_representative_figure_data
-
     write_representative_figure_data(sweep_dir)
     return build_report(sweep_dir, out=out)
 
 
 def _cmd_results(args: argparse.Namespace) -> int:
-    from cogdyn.experiments.results import format_table, read_results
-
     frame = read_results(Path(args.sweep_dir))
     if args.format == "csv":
         print(frame.to_csv(index=False), end="")
@@ -106,23 +103,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from cogdyn.cli_analysis import require_ctxdm_run
-    from cogdyn.errors import ConfigError
-    from cogdyn.report import plot_run
-
     require_ctxdm_run(Path(args.run_dir), "plot")
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     allowed = ("png", "svg", "pdf")
     if not formats or any(f not in allowed for f in formats):
         raise ConfigError("--format", f"must be a comma list of {', '.join(allowed)}")
+    if not has_figure_data(args.run_dir):
+        write_figure_data(args.run_dir)
     for path in plot_run(Path(args.run_dir), out_dir=args.out, formats=formats):
         print(path)
     return 0
 
 
 def _cmd_similarity(args: argparse.Namespace) -> int:
-    from cogdyn.dynamics.similarity import SimilarityOptions, dsa_available, sweep_similarity
-
     if args.methods is None:
         methods = ("procrustes", "cca", "dsa") if dsa_available() else ("procrustes", "cca")
         if "dsa" not in methods:
@@ -133,7 +126,7 @@ def _cmd_similarity(args: argparse.Namespace) -> int:
         methods=methods, n_trials=args.trials, seed=args.seed, n_components=args.components
     )
     files = sweep_similarity(Path(args.sweep_dir), options)
-    import pandas as pd
+    files["figure"] = write_similarity_figure(Path(args.sweep_dir))
 
     table = pd.read_parquet(files["matrix"])
     for method, grp in table.groupby("method", sort=False):
@@ -145,7 +138,7 @@ def _cmd_similarity(args: argparse.Namespace) -> int:
     return 0
 
 
-def _executor_flags(p: argparse.ArgumentParser, positive_int: Any) -> None:
+def _executor_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers", type=positive_int, help="cells run at once (default: cores / threads)"
     )
@@ -162,14 +155,14 @@ def _executor_flags(p: argparse.ArgumentParser, positive_int: Any) -> None:
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 
-def add_study_commands(sub: Any, positive_int: Any) -> None:
+def add_commands(sub: Any) -> None:
     """Register the study commands on the CLI's sub-parsers."""
     p = sub.add_parser(
         "sweep", help="train and analyse every cell of a sweep file or preset (quick, paper)"
     )
     p.add_argument("sweep", help="a sweep TOML file, or a preset name: quick, paper")
     p.add_argument("--out", required=True, help="sweep directory (a rerun resumes it)")
-    _executor_flags(p, positive_int)
+    _executor_flags(p)
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("results", help="print the results table of a sweep")
@@ -192,7 +185,7 @@ def add_study_commands(sub: Any, positive_int: Any) -> None:
         help="quick: 30 networks on a laptop (default); paper: 240, for a cluster",
     )
     p.add_argument("--out", help="sweep directory (default runs/PRESET)")
-    _executor_flags(p, positive_int)
+    _executor_flags(p)
     p.set_defaults(func=_cmd_reproduce)
 
     p = sub.add_parser("report", help="the study's HTML report from a sweep directory")
