@@ -184,6 +184,8 @@ def fig_crystallisation(runs: list[Run]) -> Any:
     axes[0, 0].set_ylabel("choice decoding accuracy")
     for run, t in over:
         a = algo_of(run)
+        if "kind" in t:  # the final model repeats a checkpoint's weights: drawn once
+            t = t[t["kind"].astype(str) != "final"]
         for col, mk in (("turnover", ALGO_MARKER[a]), ("balance_index", "^")):
             if col in t:
                 axes[0, 1].plot(

@@ -163,7 +163,8 @@ def _shade_periods(ax: Any, sub: pd.DataFrame) -> None:
 
 def fig_psychometric(runs: list[Run]) -> Any:
     """Psychometric curves per context: p(choice 1) against each modality's signed coherence;
-    solid: the relevant modality, dotted: the irrelevant one (flat when context is obeyed)."""
+    the paradigm's line style (RL solid, SL dashed): the relevant modality; dotted: the irrelevant
+    one (flat when context is obeyed)."""
     tables = [(r, r.table("psychometric")) for r in runs]
     tables = [
         (r, t) for r, t in tables if t is not None and "p_choice1" in t and "congruent" not in t
