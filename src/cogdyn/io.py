@@ -41,6 +41,7 @@ FIGURES_DIR = "figures"
 # ... and of a sweep directory (cogdyn sweep, results, similarity, report).
 SWEEP_FILE = "sweep.json"
 RESULTS_FILE = "results.parquet"
+CHECKPOINTS_FILE = "checkpoints.parquet"
 STATS_FILE = "stats.json"
 REPORT_FILE = "report.html"
 RUNS_DIR = "runs"

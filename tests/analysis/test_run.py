@@ -30,7 +30,10 @@ def analysed(tmp_path_factory):
     """A tiny trained run, analysed with ``--grid 3``; (run dir, exit code, printed output)."""
     run = tmp_path_factory.mktemp("analyze") / "run"
     assert main(["train", "--algo", "sl", "--delta", "0.2", "--out", str(run), *TINY]) == 0
+    # The tiny network is below the criterion: --min-accuracy 0 lets its checkpoints into the
+    # headline numbers, so they can be checked against the tables.
     argv = ["analyze", str(run), "--grid", str(GRID), "--threads", "1", "--no-progress"]
+    argv += ["--min-accuracy", "0"]
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         code = main(argv)
@@ -308,3 +311,36 @@ def test_run_summary_population_headlines() -> None:
     assert s["group_sizes"]["Gs"] == 5.0 and s["robustness"]["weight_noise"] == 0.8
     assert s["attractor_phases"] == {"delay": 2}
     json.dumps(s, allow_nan=False)
+
+
+def test_checkpoints_below_min_accuracy_are_analysed_but_excluded(analysed, tmp_path) -> None:
+    """The tiny network is far below the criterion: with the default min_accuracy every
+    candidate checkpoint is analysed and kept in the tables, but none enters a headline number;
+    with a threshold at its own fresh-trial accuracy it enters again."""
+    import shutil
+
+    from cogdyn.analysis import analyze_run
+    from cogdyn.analysis.census import CensusOptions
+
+    run = tmp_path / "run"
+    shutil.copytree(analysed[0], run, ignore=shutil.ignore_patterns("analysis"))
+    census = CensusOptions(grid=3, extra_starts=0)
+    s = analyze_run(run, census=census, n_trials=50, progress=False, populations=False)
+    assert s["min_accuracy"] == 0.93 and s["headline_checkpoints"] == []
+    assert s["n_checkpoints_excluded"] == 1 and s["frac_qp"]["n"] == 0
+    assert s["frac_qp"]["mean"] is None and s["analysed_accuracy_min"] is None
+    (ex,) = s["excluded_checkpoints"]
+    assert ex["checkpoint"] == "final" and ex["analysed_accuracy"] < 0.93
+    att = pd.read_parquet(run / "analysis" / "attractors.parquet")
+    assert "final" in set(att["checkpoint"])  # analysed all the same
+    again = analyze_run(
+        run,
+        census=census,
+        n_trials=50,
+        progress=False,
+        populations=False,
+        min_accuracy=ex["analysed_accuracy"],
+    )
+    assert again["headline_checkpoints"] == ["final"]
+    assert again["analysed_accuracy_min"] == pytest.approx(ex["analysed_accuracy"])
+    assert again["frac_qp"]["n"] == 1

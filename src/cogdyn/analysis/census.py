@@ -324,6 +324,9 @@ def census_summary(table: pd.DataFrame) -> dict[str, Any]:
       point diverges); ``frac_divergent``;
     * ``frac_qp_by_abs_coherence``: F_QP among grid points of each |relevant coherence| (keys
       like "0", "5", …, "50");
+    * ``frac_osc``: periodic + quasi-periodic grid points / grid points (one family of
+      oscillations, split only by whether the rotation number is rational), and
+      ``frac_osc_bounded`` over bounded points;
     * ``label_counts`` (grid points) and ``label_counts_all_starts`` (every row), every label;
     * ``frac_multistable``: grid points where some extra start reached another attractor (None
       without extra starts).
@@ -333,6 +336,7 @@ def census_summary(table: pd.DataFrame) -> dict[str, Any]:
     if n == 0:
         raise ValueError("table has no rows with start == 0")
     qp = (onset["label"] == "quasi_periodic").to_numpy()
+    osc = onset["label"].isin(["quasi_periodic", "periodic"]).to_numpy()
     bounded = (onset["label"] != "divergent").to_numpy()
     ctx = onset["context"].to_numpy()
     abs_rel = np.round(np.abs(onset["coh_relevant"].to_numpy()), 6)
@@ -352,6 +356,8 @@ def census_summary(table: pd.DataFrame) -> dict[str, Any]:
         "frac_qp_by_context": {str(k): float(qp[ctx == k].mean()) for k in np.unique(ctx)},
         "frac_qp_bounded": float(qp[bounded].mean()) if bounded.any() else None,
         "frac_divergent": float(1 - bounded.mean()),
+        "frac_osc": float(osc.mean()),
+        "frac_osc_bounded": float(osc[bounded].mean()) if bounded.any() else None,
         "frac_qp_by_abs_coherence": {
             f"{c:g}": float(qp[abs_rel == c].mean()) for c in np.unique(abs_rel)
         },

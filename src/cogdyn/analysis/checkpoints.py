@@ -34,13 +34,15 @@ POST_KINDS: tuple[str, ...] = ("criterion", "post_criterion")
 class Checkpoint:
     """One set of weights of a run: ``name`` (file stem, or ``final``), ``file`` (relative to
     the run directory), ``kind`` (one of :data:`CHECKPOINT_KINDS`), ``update``, ``accuracy``
-    (held-out accuracy recorded by training)."""
+    (held-out accuracy recorded by training), ``fresh_accuracy`` (training's fresh-trial
+    accuracy, None for runs that predate it)."""
 
     name: str
     file: str
     kind: str
     update: int
     accuracy: float
+    fresh_accuracy: float | None = None
 
     def meta(self) -> dict[str, Any]:
         """The checkpoint's keys of a per-checkpoint record."""
@@ -49,6 +51,7 @@ class Checkpoint:
             "kind": self.kind,
             "update": self.update,
             "accuracy": self.accuracy,
+            "fresh_accuracy": self.fresh_accuracy,
         }
 
 
@@ -56,15 +59,24 @@ def select_checkpoints(train_summary: dict[str, Any], which: str = "post") -> li
     """The checkpoints of a run (its ``summary.json``) that ``which`` selects, final model last."""
     if which not in CHECKPOINT_SETS:
         raise ConfigError("analyze.checkpoints", f"must be one of {', '.join(CHECKPOINT_SETS)}")
+    heldout = train_summary.get("heldout_accuracy")  # runs that record fresh accuracy
     final = Checkpoint(
         "final",
         io.MODEL_FILE,
         "final",
-        int(train_summary["updates"]),
-        float(train_summary["accuracy"]),
+        int(train_summary.get("model_update", train_summary["updates"])),
+        float(heldout if heldout is not None else train_summary["accuracy"]),
+        float(train_summary["accuracy"]) if heldout is not None else None,
     )
     listed = [
-        Checkpoint(Path(c["file"]).stem, c["file"], c["kind"], int(c["update"]), c["accuracy"])
+        Checkpoint(
+            Path(c["file"]).stem,
+            c["file"],
+            c["kind"],
+            int(c["update"]),
+            c["accuracy"],
+            c.get("fresh_accuracy"),
+        )
         for c in train_summary.get("checkpoints", [])
     ]
     if which == "final":

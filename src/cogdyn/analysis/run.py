@@ -45,13 +45,23 @@ from cogdyn.analysis.phase_points import PhasePoints, phase_fixed_points, phase_
 from cogdyn.analysis.populations import PopulationResult, analyze_populations
 from cogdyn.analysis.summary import run_summary
 from cogdyn.behaviour import evaluate
-from cogdyn.errors import ConfigError, check_int
+from cogdyn.errors import ConfigError, check_int, finite, require
 from cogdyn.populations import PopulationOptions
 from cogdyn.populations.crystallisation import training_trajectory
 from cogdyn.progress import progress_bar
 from cogdyn.tasks import CtxDM, TrialBatch
 
 POPULATION_TABLES = ("populations", "robustness", "information", "crystallisation")
+MIN_ACCURACY = 0.93
+"""Default ``min_accuracy``: a checkpoint enters the headline numbers only if it performs at the
+0.95 criterion within 0.02 on fresh trials. 0.02 is about four standard errors of an accuracy of
+0.95 measured on 2000 trials (√(0.95 · 0.05 / 2000) ≈ 0.005), so a network at the criterion
+passes and one that has fallen off it does not."""
+ACCURACY_TRIALS = 2000
+"""Fresh trials each analysed checkpoint is scored on (its ``analysed_accuracy``)."""
+ACCURACY_STREAM = 0x00A7_A1_75_15
+"""Offset of the fresh-trial seed (``ACCURACY_STREAM + seed``): training draws its held-out and
+fresh trials from 63-bit SeedSequence words, so these trials are ones no choice of training saw."""
 
 
 def analyze_run(
@@ -65,6 +75,7 @@ def analyze_run(
     progress: bool | None = None,
     populations: bool = True,
     population_options: PopulationOptions | None = None,
+    min_accuracy: float = MIN_ACCURACY,
 ) -> dict[str, Any]:
     """Census and fixed points of the selected checkpoints of a run; writes ``analysis/``.
 
@@ -81,6 +92,10 @@ def analyze_run(
         populations: also run the population analyses (groups, robustness, information,
             crystallisation) on every selected checkpoint, on the same trials.
         population_options: their options (default :class:`PopulationOptions`()).
+        min_accuracy: a checkpoint enters the headline numbers only if its accuracy on
+            :data:`ACCURACY_TRIALS` fresh trials (seeded by :data:`ACCURACY_STREAM` + ``seed``)
+            is at least this (default :data:`MIN_ACCURACY`); the others are analysed, marked
+            and counted (:func:`~cogdyn.analysis.summary.run_summary`).
 
     Returns:
         The summary also written to ``analysis/summary.json``, with ``files`` added. A run of
@@ -106,12 +121,18 @@ def analyze_run(
     check_int("analyze.n_trials", n_trials, 1)
     if threads is not None:
         check_int("analyze.threads", threads, 1)
+    require(
+        finite(min_accuracy) and 0 <= min_accuracy <= 1,
+        "analyze.min_accuracy",
+        f"must be a number in [0, 1], got {min_accuracy!r}",
+    )
     opts = census or CensusOptions()
     if population_options is not None and not isinstance(population_options, PopulationOptions):
         raise ConfigError("analyze.population_options", "must be a PopulationOptions")
     pop_opts = population_options or PopulationOptions()
     task = CtxDM(config.task)
     batch = task.sample(n_trials, torch.Generator().manual_seed(seed))
+    fresh = task.sample(ACCURACY_TRIALS, torch.Generator().manual_seed(ACCURACY_STREAM + seed))
     start = time.perf_counter()
 
     tables = _Tables(populations)
@@ -127,13 +148,15 @@ def analyze_run(
                 def status(stage: str, ck: Checkpoint = ck) -> None:
                     bar.update(job, status=f"{ck.name}: {stage}")
 
-                done[key] = _analyse(model, task, batch, opts, populations, pop_opts, seed, status)
+                done[key] = _analyse(
+                    model, task, batch, fresh, opts, populations, pop_opts, seed, status
+                )
             numbers = tables.add(ck, done[key])
             bar.update(job, advance=1, status=f"{ck.name}: F_QP {numbers['frac_qp']:.3f}")
 
     out = run_dir / io.ANALYSIS_DIR
     files = tables.write(run_dir)
-    summary = run_summary(tables.records, train_summary, opts)
+    summary = run_summary(tables.records, train_summary, opts, min_accuracy)
     summary.update(
         run_dir=str(run_dir),
         options={
@@ -141,6 +164,8 @@ def analyze_run(
             "checkpoints": checkpoints,
             "n_trials": n_trials,
             "seed": seed,
+            "min_accuracy": min_accuracy,
+            "accuracy_trials": ACCURACY_TRIALS,
             "populations": pop_opts.to_json() if populations else None,
         },
         wall_s=round(time.perf_counter() - start, 2),
@@ -159,19 +184,23 @@ class _Analysed:
     census: dict[str, Any]
     fixed_points: dict[str, Any]
     populations: PopulationResult | None
+    accuracy: float
+    """Accuracy on the analysis's fresh trials."""
 
 
 def _analyse(
     model: Any,
     task: CtxDM,
     batch: TrialBatch,
+    fresh: TrialBatch,
     opts: CensusOptions,
     populations: bool,
     pop_opts: PopulationOptions,
     seed: int,
     status: Any,
 ) -> _Analysed:
-    """Census, fixed points and (optionally) populations of one checkpoint's weights."""
+    """Census, fixed points, (optionally) populations and the fresh-trial accuracy of one
+    checkpoint's weights."""
     status("census")
     attractors = attractor_census(model, task, opts)
     status("fixed points")
@@ -187,6 +216,7 @@ def _analyse(
         census_summary(attractors),
         phase_points_summary(points, task.config.dim_ring),
         pops,
+        evaluate(model, task, fresh).accuracy,
     )
 
 
@@ -204,7 +234,12 @@ class _Tables:
 
     def add(self, ck: Checkpoint, result: _Analysed) -> dict[str, Any]:
         """Add one checkpoint's results; returns its census numbers."""
-        record = {**ck.meta(), "census": result.census, "fixed_points": result.fixed_points}
+        record = {
+            **ck.meta(),
+            "analysed_accuracy": result.accuracy,
+            "census": result.census,
+            "fixed_points": result.fixed_points,
+        }
         self.parts["attractors"].append(tag(result.attractors, ck))
         self.parts["fixed_points"].append(tag(result.points.points, ck))
         self.parts["basins"].append(tag(_basin_counts(result.points.trials), ck))

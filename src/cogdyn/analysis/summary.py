@@ -2,9 +2,14 @@
 
 Headline numbers are statistics over the *headline checkpoints*: those at or past the accuracy
 criterion (kinds ``criterion`` and ``post_criterion``) among the analysed ones, because the
-attractor census can change a lot between checkpoints of equal accuracy. When none was analysed
-(``--checkpoints final``, or a run that never reached the criterion) the final model stands in,
-and ``headline_over`` says so. The untrained network (``init``) is the baseline.
+attractor census can change a lot between checkpoints of equal accuracy — and, of those, only
+the ones that still perform at the criterion: accuracy on fresh trials ≥ ``min_accuracy``
+(``analysed_accuracy``). A checkpoint below it is analysed and kept in the tables but excluded
+from every headline number (``n_checkpoints_excluded``). When no post-criterion checkpoint was
+analysed (``--checkpoints final``, or a run that never reached the criterion) the final model is
+the candidate, and ``headline_over`` says so. Every headline number — F_QP, fixed points per
+choice, basin agreement, populations, the accuracy correlations use — comes from this one set
+(one sample per network). The untrained network (``init``) is the baseline.
 """
 
 from __future__ import annotations
@@ -104,28 +109,66 @@ def population_summary(records: list[dict[str, Any]], head: list[dict[str, Any]]
     }
 
 
+def _mean_or_none(values: list[Any]) -> float | None:
+    kept = [float(v) for v in values if v is not None]
+    return float(np.mean(kept)) if kept else None
+
+
+def headline(records: list[dict[str, Any]], min_accuracy: float) -> tuple[list, list, str]:
+    """(headline records, excluded candidates, what they stand for): see the module docstring.
+
+    A record without ``analysed_accuracy`` (an analysis written before it existed) counts as
+    at the criterion."""
+    post = [r for r in records if r["kind"] in POST_KINDS]
+    final = next((r for r in records if r["kind"] == "final"), records[-1])
+    candidates = post or [final]
+    head = [r for r in candidates if r.get("analysed_accuracy", 1.0) >= min_accuracy]
+    excluded = [r for r in candidates if r not in head]
+    return head, excluded, "post_criterion" if post else "final"
+
+
+def _phase_numbers(head: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per stimulus-off phase, over the headline checkpoints: the fraction with a stable fixed
+    point for every choice, and the mean basin agreement with the network's choice."""
+    phases = list(dict.fromkeys(p for r in head for p in r["fixed_points"]))
+    out: dict[str, Any] = {}
+    for phase in phases:
+        fps = [r["fixed_points"][phase] for r in head if phase in r["fixed_points"]]
+        out[f"stable_fp_per_choice_{phase}"] = _mean_or_none(
+            [fp["stable_per_choice"] for fp in fps]
+        )
+        out[f"basin_agreement_{phase}"] = _mean_or_none(
+            [fp.get("basin_choice_agreement") for fp in fps]
+        )
+    return out
+
+
 def run_summary(
-    records: list[dict[str, Any]], train_summary: dict[str, Any], options: CensusOptions
+    records: list[dict[str, Any]],
+    train_summary: dict[str, Any],
+    options: CensusOptions,
+    min_accuracy: float = 0.0,
 ) -> dict[str, Any]:
     """The summary of one run's analysis (JSON-ready, no NaN).
 
     ``records``: one per analysed checkpoint, in order, each with ``checkpoint``, ``kind``,
-    ``update``, ``accuracy``, ``census`` (:func:`~cogdyn.analysis.census.census_summary`) and
-    ``fixed_points`` (:func:`~cogdyn.analysis.phase_points.phase_points_summary`); the final
-    model's record has kind ``final``.
+    ``update``, ``accuracy``, ``analysed_accuracy`` (fresh trials), ``census``
+    (:func:`~cogdyn.analysis.census.census_summary`) and ``fixed_points``
+    (:func:`~cogdyn.analysis.phase_points.phase_points_summary`); the final model's record has
+    kind ``final``. ``min_accuracy``: see the module docstring.
     """
-    post = [r for r in records if r["kind"] in POST_KINDS]
     final = next((r for r in records if r["kind"] == "final"), records[-1])
     init = next((r for r in records if r["kind"] == "init"), None)
-    head = post or [final]
+    head, excluded, over = headline(records, min_accuracy)
     census = [r["census"] for r in head]
     bounded = [c["frac_qp_bounded"] for c in census if c["frac_qp_bounded"] is not None]
     multi = [c["frac_multistable"] for c in census if c["frac_multistable"] is not None]
     decision = final["fixed_points"].get("decision", {})
     per_choice = {
-        phase: float(np.mean([r["fixed_points"][phase]["stable_per_choice"] for r in head]))
+        phase: _mean_or_none([r["fixed_points"][phase]["stable_per_choice"] for r in head])
         for phase in final["fixed_points"]
     }
+    analysed = [r["analysed_accuracy"] for r in head if r.get("analysed_accuracy") is not None]
     return {
         "algo": train_summary.get("algo"),
         "delta": train_summary.get("delta"),
@@ -134,7 +177,16 @@ def run_summary(
         "accuracy": train_summary.get("accuracy"),
         "reached_criterion": train_summary.get("reached_criterion"),
         "updates_to_criterion": train_summary.get("updates_to_criterion"),
-        "headline_over": "post_criterion" if post else "final",
+        "headline_over": over,
+        "min_accuracy": min_accuracy,
+        "headline_checkpoints": [r["checkpoint"] for r in head],
+        "n_checkpoints_excluded": len(excluded),
+        "excluded_checkpoints": [
+            {k: r.get(k) for k in ("checkpoint", "kind", "update", "analysed_accuracy")}
+            for r in excluded
+        ],
+        "analysed_accuracy": stats(analysed),
+        "analysed_accuracy_min": min(analysed) if analysed else None,
         "frac_qp": {
             **stats([c["frac_qp"] for c in census]),
             "per_checkpoint": [
@@ -143,21 +195,25 @@ def run_summary(
                     "kind": r["kind"],
                     "update": r["update"],
                     "accuracy": r["accuracy"],
+                    "analysed_accuracy": r.get("analysed_accuracy"),
                     "frac_qp": r["census"]["frac_qp"],
+                    "frac_qp_bounded": r["census"]["frac_qp_bounded"],
+                    "frac_osc": r["census"].get("frac_osc"),
                 }
                 for r in head
             ],
         },
         "frac_qp_bounded": stats(bounded),
+        "frac_osc": stats([c["frac_osc"] for c in census if c.get("frac_osc") is not None]),
         "frac_qp_untrained": init["census"]["frac_qp"] if init else None,
         "frac_qp_bounded_untrained": init["census"]["frac_qp_bounded"] if init else None,
         "frac_qp_final": final["census"]["frac_qp"],
         "frac_qp_by_context": _mean_dicts([c["frac_qp_by_context"] for c in census]),
         "frac_qp_by_abs_coherence": _mean_dicts([c["frac_qp_by_abs_coherence"] for c in census]),
-        "frac_divergent": float(np.mean([c["frac_divergent"] for c in census])),
-        "frac_multistable": float(np.mean(multi)) if multi else None,
+        "frac_divergent": _mean_or_none([c["frac_divergent"] for c in census]),
+        "frac_multistable": _mean_or_none(multi),
         "label_counts_mean": {
-            k: float(np.mean([c["label_counts"][k] for c in census])) for k in LABELS
+            k: _mean_or_none([c["label_counts"][k] for c in census]) for k in LABELS
         },
         "label_counts_final": final["census"]["label_counts"],
         "label_counts_untrained": init["census"]["label_counts"] if init else None,
@@ -167,6 +223,7 @@ def run_summary(
         "basin_choice_agreement": decision.get("basin_choice_agreement"),
         "fixed_points_final": final["fixed_points"],
         "frac_checkpoints_stable_fp_per_choice": per_choice,
+        **_phase_numbers(head),
         "grid": {
             "coherences": options.coherences.tolist(),
             "contexts": list(options.contexts),

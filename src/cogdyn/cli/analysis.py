@@ -10,6 +10,7 @@ from typing import Any
 from cogdyn import examples, io
 from cogdyn.analysis import analyze_run
 from cogdyn.analysis.census import CensusOptions
+from cogdyn.analysis.run import MIN_ACCURACY
 from cogdyn.cli.common import UsageError, count, fmt, positive_int
 from cogdyn.populations.options import PopulationOptions
 
@@ -30,6 +31,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         threads=args.threads,
         progress=None if args.progress else False,
         populations=args.populations,
+        min_accuracy=args.min_accuracy,
         population_options=population,
     )
     if "task" in summary:  # a trial-condition task: the census over its conditions only
@@ -186,6 +188,14 @@ def add_commands(sub: Any) -> None:
         default="delay",
         help="period whose per-trial mean activity the functional connectivity uses "
         "(default delay)",
+    )
+    p.add_argument(
+        "--min-accuracy",
+        type=float,
+        default=MIN_ACCURACY,
+        help="fresh-trial accuracy a checkpoint needs to enter the headline numbers "
+        f"(default {MIN_ACCURACY}: the 0.95 criterion less 0.02); the others are analysed and "
+        "marked",
     )
     p.add_argument("--threads", type=positive_int, help="torch threads (default: unchanged)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")

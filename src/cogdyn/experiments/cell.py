@@ -109,6 +109,7 @@ def _train_and_analyse(
                 progress=False,
                 populations=spec.populations,
                 population_options=spec.population,
+                min_accuracy=spec.min_accuracy,
             )
             timings["analysis_s"] = round(time.perf_counter() - start, 3)
         stage = "figures"

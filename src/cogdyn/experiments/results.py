@@ -49,9 +49,17 @@ ANALYSIS_COLUMNS: tuple[str, ...] = (
     "frac_qp_ctx1",
     "frac_divergent",
     *(f"n_{label}" for label in LABELS),
+    "frac_osc",
     "stable_fp_per_choice",
     "frac_ckpt_fp_per_choice_delay",
     "frac_ckpt_fp_per_choice_decision",
+    "stable_fp_per_choice_delay",
+    "stable_fp_per_choice_decision",
+    "basin_agreement_delay",
+    "basin_agreement_decision",
+    "analysed_accuracy",
+    "analysed_accuracy_min",
+    "n_checkpoints_excluded",
     "analysis_s",
 )
 TIMING_COLUMNS: tuple[str, ...] = ("wall_s", "analysis_s")
@@ -98,6 +106,10 @@ def _analysis_row(summary: dict[str, Any]) -> dict[str, Any]:
         "frac_qp_ctx0": _num(by_ctx.get("0")),
         "frac_qp_ctx1": _num(by_ctx.get("1")),
         "frac_divergent": _num(summary.get("frac_divergent")),
+        "frac_osc": _num(summary.get("frac_osc", {}).get("mean")),
+        "analysed_accuracy": _num(summary.get("analysed_accuracy", {}).get("mean")),
+        "analysed_accuracy_min": _num(summary.get("analysed_accuracy_min")),
+        "n_checkpoints_excluded": _num(summary.get("n_checkpoints_excluded")),
         **{f"n_{label}": _num(counts.get(label)) for label in LABELS},
         "stable_fp_per_choice": bool(summary.get("stable_fp_per_choice") or False),
         "analysis_s": _num(summary.get("wall_s")),
@@ -105,6 +117,8 @@ def _analysis_row(summary: dict[str, Any]) -> dict[str, Any]:
     per_choice = summary.get("frac_checkpoints_stable_fp_per_choice", {})
     for phase in ("delay", "decision"):
         row[f"frac_ckpt_fp_per_choice_{phase}"] = _num(per_choice.get(phase))
+        row[f"stable_fp_per_choice_{phase}"] = _num(summary.get(f"stable_fp_per_choice_{phase}"))
+        row[f"basin_agreement_{phase}"] = _num(summary.get(f"basin_agreement_{phase}"))
     for key, column in POPULATION_KEYS.items():
         if key in summary:
             row.update(_flatten(column, summary[key]))
@@ -152,10 +166,66 @@ def collect_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
     return frame
 
 
+CHECKPOINT_COLUMNS: tuple[str, ...] = (
+    "checkpoint",
+    "kind",
+    "update",
+    "accuracy",
+    "analysed_accuracy",
+    "headline",
+    "frac_qp",
+    "frac_qp_bounded",
+    "frac_osc",
+    "frac_divergent",
+)
+
+
+def collect_checkpoints(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
+    """One row per done cell × analysed checkpoint: the cell's parameters, the checkpoint, its
+    fresh-trial accuracy, whether it is a headline checkpoint, and its census numbers (what the
+    variance decomposition of :mod:`cogdyn.experiments.effects` reads)."""
+    sweep_dir = Path(sweep_dir)
+    rows = []
+    for cell in sweep.cells:
+        record = read_record(sweep_dir, cell.id)
+        path = sweep_dir / RUNS_DIR / cell.id / io.ANALYSIS_DIR / io.SUMMARY_FILE
+        if not record or record.get("status") != "done" or not path.is_file():
+            continue
+        summary = io.read_json(path)
+        params = dict(cell.params)
+        if "coherences" in params:
+            params["coherences"] = ",".join(f"{c:g}" for c in params["coherences"])
+        head = set(summary.get("headline_checkpoints") or [])
+        for r in summary.get("checkpoints", []):
+            census = r.get("census") or {}
+            rows.append(
+                {
+                    "cell": cell.id,
+                    **params,
+                    "checkpoint": r.get("checkpoint"),
+                    "kind": r.get("kind"),
+                    "update": _num(r.get("update")),
+                    "accuracy": _num(r.get("accuracy")),
+                    "analysed_accuracy": _num(r.get("analysed_accuracy")),
+                    "headline": r.get("checkpoint") in head,
+                    **{k: _num(census.get(k)) for k in CHECKPOINT_COLUMNS[6:]},
+                }
+            )
+    frame = pd.DataFrame(rows)
+    for col in CHECKPOINT_COLUMNS:
+        if col not in frame:
+            frame[col] = pd.Series(dtype=bool if col == "headline" else float)
+    return frame
+
+
 def write_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
-    """Collect and atomically write ``DIR/results.parquet``."""
+    """Collect and atomically write ``DIR/results.parquet`` and ``DIR/checkpoints.parquet``."""
     frame = collect_results(sweep_dir, sweep)
     io.atomic_write_bytes(Path(sweep_dir) / RESULTS_FILE, frame.to_parquet(index=False))
+    checkpoints = collect_checkpoints(sweep_dir, sweep)
+    io.atomic_write_bytes(
+        Path(sweep_dir) / io.CHECKPOINTS_FILE, checkpoints.to_parquet(index=False)
+    )
     return frame
 
 
@@ -218,3 +288,9 @@ def representative_row(table: pd.DataFrame, root: str | Path, algo: str) -> dict
     order = rows.assign(_dist=(rows["frac_qp"] - med).abs())
     keys = [k for k in ("_dist", "seed", "delta") if k in order]
     return order.sort_values(keys, kind="stable").iloc[0].drop("_dist").to_dict()
+
+
+def read_checkpoints(sweep_dir: str | Path) -> pd.DataFrame | None:
+    """``DIR/checkpoints.parquet`` (:func:`collect_checkpoints`), or None when it is missing."""
+    path = Path(sweep_dir) / io.CHECKPOINTS_FILE
+    return pd.read_parquet(path) if path.is_file() else None

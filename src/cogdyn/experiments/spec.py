@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from cogdyn.analysis.census import CensusOptions
+from cogdyn.analysis.run import MIN_ACCURACY
 from cogdyn.config import RunConfig, build_section, load_toml, merge, run_config_from_dict
 from cogdyn.dynamics.classify import ClassifyOptions
-from cogdyn.errors import ConfigError, check_int
+from cogdyn.errors import ConfigError, check_int, finite, require
 from cogdyn.populations.options import PopulationOptions
 from cogdyn.tasks.registry import make_task
 from cogdyn.train.ppo import PPOConfig
@@ -77,6 +78,9 @@ class AnalysisSpec:
     figures: bool = False
     """Cache every network's figure data (``cogdyn plot``) after its analysis; by default only
     the networks the report shows get it, when the report is built."""
+    min_accuracy: float = MIN_ACCURACY
+    """Fresh-trial accuracy a checkpoint needs to enter the headline numbers
+    (:data:`~cogdyn.analysis.run.MIN_ACCURACY`)."""
 
     def to_json(self) -> dict[str, Any]:
         """The settings as plain JSON values (census and classify options as tables)."""
@@ -90,6 +94,7 @@ class AnalysisSpec:
             "populations": self.populations,
             "population": dataclasses.asdict(self.population),
             "figures": self.figures,
+            "min_accuracy": self.min_accuracy,
         }
 
 
@@ -268,7 +273,7 @@ def _analysis(table: Any) -> AnalysisSpec:
     if not isinstance(table, Mapping):
         raise ConfigError("analysis", "must be a table")
     allowed = ("checkpoints", "n_trials", "census", "classify", "populations", "population")
-    allowed += ("figures",)
+    allowed += ("figures", "min_accuracy")
     for key in table:
         if key not in allowed:
             raise ConfigError(f"analysis.{key}", f"unknown field; allowed: {', '.join(allowed)}")
@@ -288,7 +293,20 @@ def _analysis(table: Any) -> AnalysisSpec:
         if not isinstance(flags[key], bool):
             raise ConfigError(f"analysis.{key}", "must be true or false")
     population = _options(PopulationOptions, "analysis.population", table.get("population", {}))
-    return AnalysisSpec(checkpoints, n_trials, census, population=population, **flags)
+    min_accuracy = table.get("min_accuracy", MIN_ACCURACY)
+    require(
+        finite(min_accuracy) and 0 <= min_accuracy <= 1,
+        "analysis.min_accuracy",
+        f"must be a number in [0, 1], got {min_accuracy!r}",
+    )
+    return AnalysisSpec(
+        checkpoints,
+        n_trials,
+        census,
+        population=population,
+        min_accuracy=float(min_accuracy),
+        **flags,
+    )
 
 
 def _options(cls: type, section: str, values: Any) -> Any:

@@ -7,6 +7,14 @@ F_QP per paradigm (over all grid points and over bounded ones), the untrained ba
 and updates to criterion, and a two-sided Mann–Whitney U test of PPO vs SL. Per paradigm and
 level: Spearman ρ of F_QP with δ, and of F_QP with performance (accuracy, updates to criterion).
 A statistic that is undefined (too few networks, constant values) is ``null``, never NaN.
+
+The claims are about the whole study, so the headline test is not per δ: ``central`` is the
+RL − SL difference of F_QP stratified by δ and task level (:func:`~cogdyn.experiments.effects.
+paradigm_effect`: within-stratum permutation test, effect, rank-biserial, bootstrap CI and the
+minimal detectable difference), and ``tests`` holds the same for bounded F_QP, F_osc (periodic +
+quasi-periodic) and the balance index, with Benjamini–Hochberg q values over that family
+(``q_bh``). ``variance`` splits the per-checkpoint F_QP into stratum, paradigm, seed and
+checkpoint shares (:func:`~cogdyn.experiments.effects.variance_decomposition`).
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from cogdyn.experiments.effects import paradigm_effect, variance_decomposition
+
 PARADIGMS: tuple[str, ...] = ("sl", "ppo")
 LEVEL_KEYS: tuple[str, ...] = ("task", "dim_ring", "coherences", "sigma")
 SUMMARISED: tuple[str, ...] = (
@@ -29,8 +39,19 @@ SUMMARISED: tuple[str, ...] = (
     "updates_to_criterion",
     "env_steps_to_criterion",
     "balance_index",
+    "frac_osc",
+    "analysed_accuracy",
 )
-PERFORMANCE: tuple[str, ...] = ("accuracy", "updates_to_criterion", "env_steps_to_criterion")
+PERFORMANCE: tuple[str, ...] = (
+    "accuracy",
+    "analysed_accuracy",
+    "updates_to_criterion",
+    "env_steps_to_criterion",
+)
+"""Performance measures F_QP is correlated with; ``analysed_accuracy`` is the fresh-trial
+accuracy of the very checkpoints F_QP is averaged over."""
+EFFECT_MEASURES: tuple[str, ...] = ("frac_qp", "frac_qp_bounded", "frac_osc", "balance_index")
+"""Measures tested RL vs SL overall (``tests``); the first is ``central``."""
 
 
 def _clean(x: Any) -> Any:
@@ -85,7 +106,8 @@ def _levels(frame: pd.DataFrame) -> list[tuple[dict[str, Any], pd.DataFrame]]:
 
 
 def _col(part: pd.DataFrame, name: str) -> np.ndarray:
-    return part[name].to_numpy(dtype=np.float64) if name in part else np.array([])
+    """The column as floats; all NaN (undefined, not empty) when the table lacks it."""
+    return part[name].to_numpy(dtype=np.float64) if name in part else np.full(len(part), np.nan)
 
 
 def _summary(sub: pd.DataFrame) -> dict[str, Any]:
@@ -115,7 +137,21 @@ def _ppo_vs_sl(part: pd.DataFrame, column: str) -> dict[str, Any]:
     )
 
 
-def sweep_stats(results: pd.DataFrame) -> dict[str, Any]:
+def effect_tests(done: pd.DataFrame, seed: int = 0) -> dict[str, dict[str, Any]]:
+    """:func:`~cogdyn.experiments.effects.paradigm_effect` of every measure of
+    :data:`EFFECT_MEASURES` the table has, with Benjamini–Hochberg ``q_bh`` over them."""
+    tests = {m: paradigm_effect(done, m, seed=seed) for m in EFFECT_MEASURES if m in done}
+    named = [m for m, t in tests.items() if t["p"] is not None]
+    if named:
+        q = sps.false_discovery_control([tests[m]["p"] for m in named], method="bh")
+        for m, qv in zip(named, q, strict=True):
+            tests[m]["q_bh"] = float(qv)
+    for t in tests.values():
+        t.setdefault("q_bh", None)
+    return tests
+
+
+def sweep_stats(results: pd.DataFrame, checkpoints: pd.DataFrame | None = None) -> dict[str, Any]:
     """The statistics of a results table (see the module docstring); JSON-ready.
 
     ``groups``: one entry per level × δ with ``sl`` and ``ppo`` summaries (``frac_qp_mean``,
@@ -148,6 +184,7 @@ def sweep_stats(results: pd.DataFrame) -> dict[str, Any]:
                 }
             )
     pooled = {a: done[done["algo"] == a] for a in PARADIGMS}
+    tests = effect_tests(done)
     return {
         "n_cells": len(results),
         "n_done": len(done),
@@ -158,6 +195,13 @@ def sweep_stats(results: pd.DataFrame) -> dict[str, Any]:
         "performance": {a: _performance(sub) for a, sub in pooled.items()},
         "performance_by_level": performance,
         "balance": balance or None,
+        "central": tests.get("frac_qp") or paradigm_effect(done.assign(frac_qp=np.nan), "frac_qp"),
+        "tests": tests,
+        "variance": (
+            variance_decomposition(checkpoints)
+            if checkpoints is not None and len(checkpoints)
+            else None
+        ),
         "notes": (
             "frac_qp of a network = its mean F_QP over post-criterion checkpoints; "
             "Mann-Whitney U is two-sided, U of ppo vs sl; Spearman over networks"

@@ -29,7 +29,12 @@ from cogdyn.config import ALGOS
 from cogdyn.errors import ConfigError, check_int
 from cogdyn.experiments.cell import DONE, FAILED, read_record
 from cogdyn.experiments.executors import make_executor
-from cogdyn.experiments.results import read_results, representative_row, write_results
+from cogdyn.experiments.results import (
+    read_checkpoints,
+    read_results,
+    representative_row,
+    write_results,
+)
 from cogdyn.experiments.spec import Sweep
 from cogdyn.experiments.stats import sweep_stats
 from cogdyn.io import STATS_FILE, SWEEP_FILE
@@ -106,7 +111,7 @@ def run_sweep(
         if todo:
             runner.run(out, sweep, todo, on_event)
     results = write_results(out, sweep)
-    stats = sweep_stats(results)
+    stats = sweep_stats(results, read_checkpoints(out))
     io.write_json(out / STATS_FILE, stats)
     return results, stats
 
