@@ -17,6 +17,8 @@ from cogdyn.analysis.figure_data import write_figure_data
 from cogdyn.analysis.run import analyze_run
 from cogdyn.config import run_config_from_dict
 from cogdyn.dynamics.classify import ClassifyOptions
+from cogdyn.experiments.effects import paradigm_effect
+from cogdyn.experiments.stats import effect_tests
 from cogdyn.train.run import train
 
 DELTAS = (0.1, 0.2)
@@ -149,6 +151,10 @@ def stats_from(results: pd.DataFrame) -> dict[str, Any]:
             for a, g in by.items()
         },
         "balance": None,
+        # The overall tests come from the library (checked against hand answers in
+        # tests/experiments/test_effects.py).
+        "central": paradigm_effect(done, "frac_qp"),
+        "tests": effect_tests(done),
     }
 
 

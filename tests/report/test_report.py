@@ -4,6 +4,7 @@ PNG, claims verdicts that follow ``stats.json``, "not computed" where data is mi
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 from html.parser import HTMLParser
@@ -11,12 +12,20 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
+from cogdyn.analysis.census import CensusOptions, attractor_census, census_summary
+from cogdyn.analysis.phase_points import phase_fixed_points, phase_points_summary
+from cogdyn.analysis.summary import run_summary
+from cogdyn.behaviour import evaluate
+from cogdyn.dynamics.classify import ClassifyOptions
+from cogdyn.experiments.results import analysis_row
 from cogdyn.report import build_report, claims_for, plot_run
 from cogdyn.report.build import SECTIONS
 from cogdyn.report.claims import Evidence, evaluate_claims
 from cogdyn.report.data import read_sweep, representative
+from cogdyn.tasks import CtxDM
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -96,30 +105,50 @@ def verdicts_of(sweep_dir: Path) -> dict[str, str]:
     return {v.key: v.verdict for v in claims_for(sweep_dir)}
 
 
+def _effect(effect: float, lo: float, hi: float, p: float) -> dict:
+    """A hand-made overall RL − SL test as stats.json holds it."""
+    return {
+        "test": "stratified permutation",
+        "p": p,
+        "q_bh": p,
+        "effect": effect,
+        "ci": [lo, hi],
+        "rank_biserial": 0.5,
+        "rank_biserial_ci": [0.0, 1.0],
+        "mdd": 0.1,
+        "n_rl": 6,
+        "n_sl": 6,
+        "n_strata": 2,
+    }
+
+
 def test_claims_verdicts_follow_stats_json(sweep_dir: Path) -> None:
     # The page's table is the computed one.
     assert parse(build_report(sweep_dir)).verdicts == verdicts_of(sweep_dir)
-    # Three seeds per paradigm: the smallest two-sided Mann–Whitney p is 0.1, so F_QP(RL) >
-    # F_QP(SL) is not significant and claim 4 is not reproduced.
+    # Every RL network is above every SL network of its δ: pooled over the two δ strata the
+    # exact permutation p is 2/400, so F_QP (and bounded F_QP) are higher under RL.
     verdicts = verdicts_of(sweep_dir)
     assert len(verdicts) == 19
-    assert verdicts["claim 4"] == "not reproduced"
+    assert verdicts["claim 4"] == "reproduced"
+    assert verdicts["target 3"] == "reproduced"  # most RL F_QP > 0, SL ≈ 0, significant
     assert verdicts["target 1"] == "reproduced"
     assert verdicts["claim 7"] == "not tested"  # no balance index in results.parquet
 
     stats_path = sweep_dir / "stats.json"
     stats = json.loads(stats_path.read_text())
-    for g in stats["groups"]:
-        g["mann_whitney"]["p"] = 0.01
     stats["delta_trend"]["ppo"] = {"rho": 0.8, "p": 0.001, "n": 6}
+    # Not significant and the CI excludes an advantage of 0.05: contradicted.
+    stats["tests"]["frac_qp"] = stats["central"] = _effect(-0.02, -0.08, 0.03, 0.4)
     stats_path.write_text(json.dumps(stats))
     verdicts = verdicts_of(sweep_dir)
-    assert verdicts["claim 4"] == "reproduced"
+    assert verdicts["claim 4"] == "contradicted"
     assert verdicts["claim 5"] == "reproduced"
-    assert verdicts["target 3"] == "reproduced"  # most RL F_QP > 0, SL ≈ 0, significant
+    # Not significant but the CI still allows the claimed effect: inconclusive.
+    stats["tests"]["frac_qp"] = stats["central"] = _effect(0.06, -0.05, 0.2, 0.3)
+    stats_path.write_text(json.dumps(stats))
+    assert verdicts_of(sweep_dir)["claim 4"] == "inconclusive"
 
-    for g in stats["groups"]:
-        g["mann_whitney"] = {"u": None, "p": None}
+    del stats["tests"]["frac_qp"], stats["central"]
     stats["delta_trend"]["ppo"] = {"rho": None, "p": None, "n": 1}
     stats_path.write_text(json.dumps(stats))
     verdicts = verdicts_of(sweep_dir)
@@ -137,17 +166,54 @@ def test_claim_rules_on_hand_made_evidence() -> None:
             "robust_weight_noise": [0.8, 0.9, 0.85, 0.5, 0.4, 0.45],
         }
     )
-    groups = [{"delta": 0.1, "ppo": {"frac_qp_mean": 0.4}, "sl": {"frac_qp_mean": 0.0}}]
+    bounded = _effect(0.3, 0.2, 0.4, 0.01)
+    cases = (
+        (_effect(0.4, 0.3, 0.5, 0.01), "reproduced"),
+        (_effect(0.1, -0.1, 0.3, 0.2), "inconclusive"),
+        (_effect(0.0, -0.1, 0.04, 0.9), "contradicted"),
+    )
     by_key = {}
-    for p, expect in ((0.01, "reproduced"), (0.2, "not reproduced"), (None, "not tested")):
-        groups[0]["mann_whitney"] = {"u": 9, "p": p}
-        ev = Evidence(results=results, stats={"groups": groups})
-        by_key = {v.key: v for v in evaluate_claims(ev)}
-        assert by_key["claim 4"].verdict == expect, p
-    # RL more balanced (p = 0.1 with 3 vs 3 is not < 0.05): not reproduced, numbers shown.
-    assert by_key["claim 7"].verdict == "not reproduced"
+    for central, expect in cases:
+        stats = {"tests": {"frac_qp": central, "frac_qp_bounded": bounded}}
+        by_key = {v.key: v for v in evaluate_claims(Evidence(results=results, stats=stats))}
+        assert by_key["claim 4"].verdict == expect, central
+    # The bounded test decides too: F_QP higher only because SL diverges is not reproduced.
+    stats = {"tests": {"frac_qp": cases[0][0], "frac_qp_bounded": _effect(0.0, -0.1, 0.02, 0.8)}}
+    by_key = {v.key: v for v in evaluate_claims(Evidence(results=results, stats=stats))}
+    assert by_key["claim 4"].verdict == "contradicted"
+    # Balance: no overall test in stats.json → not tested; numbers still shown.
+    assert by_key["claim 7"].verdict == "not tested"
     assert "0.923" in by_key["claim 7"].measured
+    stats["tests"]["balance_index"] = _effect(0.45, 0.4, 0.5, 0.004)
+    by_key = {v.key: v for v in evaluate_claims(Evidence(results=results, stats=stats))}
+    assert by_key["claim 7"].verdict == "reproduced"  # B higher and ρ(B, robustness) > 0
     assert by_key["target 2"].verdict == "not tested"  # no output probabilities given
+    assert evaluate_claims(Evidence(results=results))[3].verdict == "not tested"
+
+
+def test_target_6_reads_the_delay_input() -> None:
+    """A network that holds its choice in delay-input attractors passes target 6 whatever its
+    one-step decision input does; one that holds it only under the decision input fails."""
+    base = {"status": "done", "delta": 0.1, "frac_qp": 0.2}
+    rows = [
+        {
+            **base,
+            "algo": a,
+            "stable_fp_per_choice_delay": 1.0,
+            "stable_fp_per_choice_decision": 0.0,
+            "basin_agreement_delay": 0.9,
+        }
+        for a in ("ppo", "sl")
+    ]
+    by_key = {v.key: v for v in evaluate_claims(Evidence(results=pd.DataFrame(rows)))}
+    assert by_key["target 6"].verdict == "reproduced"
+    assert "decision input (not in the rule): 0/2" in by_key["target 6"].measured
+    assert by_key["claim 2"].measured.startswith("1/1 RL networks")
+    swapped = [
+        {**r, "stable_fp_per_choice_delay": 0.0, "stable_fp_per_choice_decision": 1.0} for r in rows
+    ]
+    by_key = {v.key: v for v in evaluate_claims(Evidence(results=pd.DataFrame(swapped)))}
+    assert by_key["target 6"].verdict == "not reproduced"
 
 
 def test_missing_analyses_render_not_computed(sweep_dir: Path) -> None:
@@ -185,3 +251,38 @@ def test_plot_run_writes_png_and_svg(tiny_runs: dict[str, Path], tmp_path: Path)
         assert head.startswith(PNG_MAGIC) if f.suffix == ".png" else b"<svg" in f.read_bytes()
     with pytest.raises(ValueError, match="formats"):
         plot_run(tiny_runs["ppo"], tmp_path / "x", formats=("gif",))
+
+
+def test_target_6_passes_a_hand_built_delay_attractor_network() -> None:
+    """End to end on a network built by hand (tests/populations/conftest.py): its delay input
+    has a stable flip-flop point per choice, so its analysis summary, results row and the rule
+    of target 6 say it holds the choice under the delay input."""
+    path = Path(__file__).parents[1] / "populations" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("hand_built", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    net, task = module.hand_built_net(), CtxDM()
+    batch = task.sample(200, torch.Generator().manual_seed(0))
+    choice = evaluate(net, task, batch).outcome.choice
+    fps = phase_points_summary(phase_fixed_points(net, task, batch, network_choice=choice))
+    assert fps["delay"]["stable_per_choice"]
+    short = ClassifyOptions(transient=200, measure=200, max_period=16)
+    opts = CensusOptions(grid=3, extra_starts=0, classify=short)
+    census = census_summary(attractor_census(net, task, opts))
+    records = [
+        {
+            "checkpoint": c,
+            "kind": k,
+            "update": 1,
+            "accuracy": 1.0,
+            "analysed_accuracy": 1.0,
+            "census": census,
+            "fixed_points": fps,
+        }
+        for c, k in (("update_1", "criterion"), ("final", "final"))
+    ]
+    summary = run_summary(records, {"algo": "ppo"}, opts, min_accuracy=0.93)
+    assert summary["stable_fp_per_choice_delay"] == 1.0
+    row = {"algo": "ppo", "status": "done", "delta": 0.1, **analysis_row(summary)}
+    verdict = {v.key: v for v in evaluate_claims(Evidence(results=pd.DataFrame([row])))}
+    assert verdict["target 6"].verdict == "reproduced", verdict["target 6"].measured

@@ -90,7 +90,8 @@ def _train_row(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _analysis_row(summary: dict[str, Any]) -> dict[str, Any]:
+def analysis_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """The results-table columns of one run's ``analysis/summary.json``."""
     fq = summary.get("frac_qp", {})
     by_ctx = summary.get("frac_qp_by_context", {})
     counts = summary.get("label_counts_mean", {})
@@ -157,7 +158,7 @@ def collect_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
         if (rd / io.SUMMARY_FILE).is_file():
             row.update(_train_row(io.read_json(rd / io.SUMMARY_FILE)))
         if (rd / io.ANALYSIS_DIR / io.SUMMARY_FILE).is_file():
-            row.update(_analysis_row(io.read_json(rd / io.ANALYSIS_DIR / io.SUMMARY_FILE)))
+            row.update(analysis_row(io.read_json(rd / io.ANALYSIS_DIR / io.SUMMARY_FILE)))
         rows.append(row)
     frame = pd.DataFrame(rows)
     for col in (*TRAIN_COLUMNS, *ANALYSIS_COLUMNS):

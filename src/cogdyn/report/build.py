@@ -17,6 +17,7 @@ from cogdyn.report import run_figures as rfig
 from cogdyn.report.captions import CAPTION
 from cogdyn.report.claims import Evidence, Verdict, evaluate_claims
 from cogdyn.report.data import Run, SweepFiles, dumps, num, read_sweep, representative, runs
+from cogdyn.report.evidence import MEASURE_NAME, VERDICTS
 from cogdyn.report.html import esc, figure, frame_table, missing, page, table, verdict_cell
 from cogdyn.report.similarity_figure import fig_similarity
 from cogdyn.report.style import ALGO_NAME
@@ -57,13 +58,10 @@ def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
         "claims": _claims(verdicts),
         "config": _config(sweep, reps),
     }
-    counts = {
-        v: sum(x.verdict == v for x in verdicts)
-        for v in ("reproduced", "not reproduced", "not tested")
-    }
+    counts = {v: sum(x.verdict == v for x in verdicts) for v in VERDICTS}
     name = sweep.spec.get("name") or sweep.root.name
     intro = (
-        f"<p>SweepFiles <code>{esc(name)}</code>: {len(sweep.done)} finished networks of "
+        f"<p>Sweep <code>{esc(name)}</code>: {len(sweep.done)} finished networks of "
         f"{len(sweep.results)} cells. Representative networks (F_QP nearest their paradigm's "
         f"median): {', '.join(esc(r.label) for r in reps) or 'none'}. Claims and targets: "
         + ", ".join(f"{n} {esc(v)}" for v, n in counts.items())
@@ -106,6 +104,12 @@ def _evidence(sweep: SweepFiles, reps: list[Run], analyses: list[tuple[str, Any]
     )
 
 
+def _min_accuracy(sweep: SweepFiles) -> float | None:
+    """The analysis's ``min_accuracy`` as sweep.json records it (None for older sweeps)."""
+    value = ((sweep.spec or {}).get("analysis") or {}).get("min_accuracy")
+    return float(value) if isinstance(value, int | float) else None
+
+
 def _task(sweep: SweepFiles, reps: list[Run], target: float) -> str:
     task_cfg = next((r.json(io.CONFIG_FILE) or {} for r in reps), {}).get("task", {})
     return "".join(
@@ -134,6 +138,12 @@ def _task(sweep: SweepFiles, reps: list[Run], target: float) -> str:
                 "performance RL vs SL",
                 how="no results",
             ),
+            figure(
+                sfig.fig_analysed_accuracy(sweep, _min_accuracy(sweep)),
+                CAPTION["analysed_accuracy"].format(min_accuracy=_f(_min_accuracy(sweep))),
+                "fresh-trial accuracy of the analysed checkpoints",
+                how="rerun `cogdyn sweep` (analyses that predate analysed_accuracy)",
+            ),
         ]
     )
 
@@ -157,6 +167,8 @@ def _attractors(
     stats_table = table(rows, heads) if rows else missing("stats.json groups")
     return "".join(
         [
+            _effects_table(sweep.stats),
+            _variance_table(sweep.stats),
             figure(
                 rfig.fig_attractor_map(reps),
                 CAPTION["attractor_map"],
@@ -196,6 +208,75 @@ def _attractors(
             ),
         ]
     )
+
+
+def _effects_table(stats: dict[str, Any] | None) -> str:
+    """The overall RL − SL tests of stats.json, one row per measure."""
+    tests = (stats or {}).get("tests") or {}
+    if not tests:
+        return missing("overall RL − SL tests (stats.json tests)", "rerun `cogdyn sweep`")
+    rows = []
+    for measure, t in tests.items():
+        lo, hi = t.get("ci") or [None, None]
+        rlo, rhi = t.get("rank_biserial_ci") or [None, None]
+        rows.append(
+            [
+                MEASURE_NAME.get(measure, measure),
+                f"{_f(t.get('effect'))} [{_f(lo)}, {_f(hi)}]",
+                f"{_f(t.get('rank_biserial'))} [{_f(rlo)}, {_f(rhi)}]",
+                _f(t.get("p")),
+                _f(t.get("q_bh")),
+                _f(t.get("mdd")),
+                f"{t.get('n_rl')} / {t.get('n_sl')} ({t.get('n_strata')} strata)",
+            ]
+        )
+    heads = [
+        "measure",
+        "RL − SL [95 % CI]",
+        "rank-biserial [95 % CI]",
+        "p",
+        "BH q",
+        "detectable (80 % power)",
+        "RL / SL networks",
+    ]
+    note = (
+        "<p><small>Overall RL − SL difference, stratified by δ and task level: within-stratum "
+        "permutation test, bootstrap CIs, Benjamini–Hochberg q over these tests, and the "
+        "smallest difference this study would detect with 80 % power "
+        "(<code>cogdyn.experiments.effects</code>).</small></p>"
+    )
+    return table(rows, heads) + note
+
+
+def _variance_table(stats: dict[str, Any] | None) -> str:
+    """Where F_QP varies: shares of its sum of squares over headline checkpoints."""
+    v = (stats or {}).get("variance")
+    if not v or v.get("paradigm") is None:
+        return missing("variance decomposition of F_QP", "rerun `cogdyn sweep`")
+    per = v.get("n_checkpoints_per_network") or {}
+    rows = [
+        [
+            _f(v.get("stratum")),
+            _f(v.get("paradigm")),
+            _f(v.get("seed")),
+            _f(v.get("checkpoint")),
+            f"{v.get('n_networks')} ({_f(per.get('mean'))} checkpoints each)",
+        ]
+    ]
+    heads = [
+        "between δ × task strata",
+        "between paradigms",
+        "between seeds",
+        "between checkpoints",
+        "networks",
+    ]
+    note = (
+        "<p><small>Shares of the sum of squares of per-checkpoint F_QP (headline checkpoints "
+        "only), nested: stratum ⊃ paradigm ⊃ network ⊃ checkpoint. A large checkpoint share "
+        "means a network's frozen-input attractors change between checkpoints of equal "
+        "accuracy.</small></p>"
+    )
+    return table(rows, heads) + note
 
 
 def _portraits(reps: list[Run]) -> str:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 CAPTION: dict[str, str] = {
+    "analysed_accuracy": "Accuracy on fresh trials of the checkpoints each network's headline "
+    "numbers come from: their mean and their lowest, RL vs SL against δ; dotted: min_accuracy "
+    "({min_accuracy}), below which a checkpoint is analysed but left out of every headline "
+    "number; right: checkpoints left out per network.",
     "group_sizes": "Population sizes (final model): G+ / G− active in one decision attractor only, "
     "Ga in both, Gs in neither.",
     "weights": "Recurrent weights W sorted by population (Fig. 4 analog); lines: group borders.",

@@ -34,37 +34,45 @@ TARGETS: tuple[str, ...] = (
 )
 
 _T1 = "every finished network of both paradigms reached the accuracy criterion, at every δ"
-_MW = (
-    "in a majority of δ × task groups of stats.json with a Mann–Whitney p, mean F_QP(RL) > "
-    "mean F_QP(SL) and p < 0.05"
+_EFFECT = (
+    "the RL − SL difference stratified by δ and task level (stats.json tests: within-stratum "
+    "permutation test, bootstrap 95 % CI; q = Benjamini–Hochberg over the study's four RL-vs-SL "
+    "tests)"
 )
+_MW = (
+    f"F_QP higher under RL overall: {_EFFECT} > 0 with q < 0.05 — contradicted when the CI's "
+    "upper end is below 0.05 (one grid point in twenty), inconclusive otherwise"
+)
+_MW_BOUNDED = "and the same for F_QP over bounded points, so divergent SL networks cannot decide it"
 _LOWC = (
     "in a majority of RL networks with QP points, mean F_QP over the lower half of |relevant "
     "coherence| levels > over the upper half"
 )
 _TREND = "Spearman ρ(δ, F_QP(RL)) > 0 with p < 0.05 (stats.json delta_trend)"
 _PERF = (
-    "RL: ρ(F_QP, accuracy) > 0 or ρ(F_QP, updates to criterion) < 0 with p < 0.05 (stats.json "
-    "performance); and |ρ(F_QP, accuracy)| of the hardest task level (more choices, then weaker "
-    "coherences) > that of the easiest (results.parquet, ≥ 2 levels)"
+    "RL: ρ(F_QP, accuracy of the analysed checkpoints) > 0 or ρ(F_QP, updates to criterion) < 0 "
+    "with Benjamini–Hochberg q < 0.05 over the two (stats.json performance); and |ρ(F_QP, "
+    "accuracy)| of the hardest task level (more choices, then weaker coherences) > that of the "
+    "easiest (results.parquet, ≥ 2 levels)"
 )
 _TRAIN = (
     "in a majority of runs analysed over ≥ 2 pre-criterion checkpoints, Spearman ρ between "
     "checkpoint accuracy and the census's total-variation distance from the untrained one > 0"
 )
 _BAL = (
-    "mean balance index B(RL) > B(SL) with Mann–Whitney p < 0.05, and ρ(B, robust_*) > 0 for a "
-    "majority of the robustness scores"
+    f"balance index B higher under RL: {_EFFECT} > 0 with q < 0.05 (contradicted when the CI's "
+    "upper end is below 0); and ρ(B, robust_*) > 0 for a majority of the robustness scores"
 )
 _INFO = "some selective_* fraction differs RL vs SL (Mann–Whitney, Bonferroni over measures)"
 
 RULES: dict[str, str] = {
-    "claim 1": f"{_T1}; and F_QP differs RL vs SL (p < 0.05) in a majority of δ groups",
-    "claim 2": "a majority of RL networks have a stable decision point per choice and F_QP > 0; "
-    f"and {_LOWC}",
+    "claim 1": f"{_T1}; and F_QP differs RL vs SL: {_EFFECT} with q < 0.05 — contradicted when "
+    "the whole CI lies within ±0.05",
+    "claim 2": "a majority of RL networks have a stable delay-input point per choice (in ≥ half "
+    f"of their headline checkpoints) and F_QP > 0; and {_LOWC}",
     "claim 3": "≥ 90 % of SL grid points are fixed points (mean over networks) and mean "
     "F_QP(SL) ≤ 0.05",
-    "claim 4": _MW,
+    "claim 4": f"{_MW}; {_MW_BOUNDED}",
     "claim 5": _TREND,
     "claim 6": _PERF,
     "claim 7": _BAL,
@@ -76,13 +84,16 @@ RULES: dict[str, str] = {
     "target 3": f"more than half of RL networks have F_QP > 0; mean F_QP(SL) ≤ 0.05; and {_MW}",
     "target 4": _LOWC,
     "target 5": f"{_TREND}; and every δ group's mean F_QP(SL) ≤ 0.05",
-    "target 6": "more than half of the networks have a stable decision-input point per choice, "
-    "and (where measured) mean basin–choice agreement ≥ 0.8",
+    "target 6": "more than half of the networks have a stable delay-input point per choice (in ≥ "
+    "half of their headline checkpoints; the delay holds the choice in a trial, the one-step "
+    "decision input is reported beside it), and mean agreement of the delay-input basins with "
+    "the network's choice ≥ 0.8",
     "target 7": _TRAIN,
     "target 8": _PERF,
     "target 9": _BAL,
     "target 10": f"{_INFO}; and a crystallisation time (cryst* column) is defined for a majority "
     "of networks",
 }
-"""Verdict rules. Every rule: all of its parts tested and true → reproduced; any tested part
-false → not reproduced; otherwise (evidence missing or null) → not tested."""
+"""Verdict rules. Every rule combines its parts as :func:`cogdyn.report.evidence.combine` says:
+a part contradicted → contradicted; a part false → not reproduced; a part inconclusive →
+inconclusive; evidence missing or null → not tested; all parts true → reproduced."""

@@ -1,4 +1,4 @@
-"""SweepFiles-level figures: RL vs SL across networks, from ``results.parquet`` and ``stats.json``.
+"""Sweep-level figures: RL vs SL across networks, from ``results.parquet`` and ``stats.json``.
 Each returns a Figure, or None when the columns it needs are missing."""
 
 from __future__ import annotations
@@ -276,16 +276,62 @@ def fig_fqp_performance(sweep: SweepFiles) -> Any:
     return fig
 
 
+SCORE_NAME: dict[str, str] = {
+    "balance_index": "balance index B",
+    "robust_ablate_random": "robustness:\nrandom ablation",
+    "robust_ablate_targeted": "robustness:\ntargeted ablation",
+    "robust_weight_noise": "robustness:\nweight noise",
+    "robust_state_noise": "robustness:\nstate noise",
+    "selective_context": "selective units:\ncontext",
+    "selective_choice": "selective units:\nchoice",
+    "analysed_accuracy": "mean accuracy\n(fresh trials)",
+    "analysed_accuracy_min": "lowest accuracy\n(fresh trials)",
+    "n_checkpoints_excluded": "checkpoints left out\n(below min_accuracy)",
+}
+"""Readable panel titles of the per-network score columns; others are spelled from the name."""
+SCORE_COLUMNS = 4
+"""Panels per row of :func:`fig_metric_strips`."""
+
+
+def score_name(column: str) -> str:
+    """A readable, two-line title for a results column (``robust_weight_noise`` →
+    "robustness: weight noise")."""
+    if column in SCORE_NAME:
+        return SCORE_NAME[column]
+    head, _, rest = column.partition("_")
+    return f"{head}:\n{rest.replace('_', ' ')}" if rest else head
+
+
 def fig_metric_strips(sweep: SweepFiles, columns: list[str], ylabel: str = "") -> Any:
-    """One strip plot per column (RL vs SL against δ), for the optional per-network scores."""
+    """One strip plot per column (RL vs SL against δ), for the optional per-network scores,
+    at most :data:`SCORE_COLUMNS` panels a row, each titled by :func:`score_name`."""
     done = sweep.done
     cols = [c for c in columns if c in done and done[c].notna().any()]
     if not cols:
         return None
-    fig, axes = new_figure(min(2.4 * len(cols), 9.0), 2.6, ncols=len(cols))
-    for ax, col in zip(axes[0], cols, strict=True):
+    ncols = min(len(cols), SCORE_COLUMNS)
+    nrows = -(-len(cols) // ncols)
+    fig, axes = new_figure(2.6 * ncols, 2.7 * nrows, ncols=ncols, nrows=nrows)
+    flat = list(axes.reshape(-1))
+    for ax, col in zip(flat, cols, strict=False):
         _strip(ax, done, col)
-        ax.set_ylabel(ylabel or col)
-        ax.set_title(col)
+        ax.set_ylabel(ylabel)
+        ax.set_title(score_name(col), fontsize=8)
+    for ax in flat[len(cols) :]:
+        ax.set_visible(False)
     _algo_legend(fig)
+    return fig
+
+
+def fig_analysed_accuracy(sweep: SweepFiles, min_accuracy: float | None = None) -> Any:
+    """Fresh-trial accuracy of the analysed checkpoints per network, RL vs SL side by side
+    against δ: mean, lowest, and checkpoints left out (below ``min_accuracy``)."""
+    cols = ["analysed_accuracy", "analysed_accuracy_min", "n_checkpoints_excluded"]
+    fig = fig_metric_strips(sweep, cols)
+    if fig is None:
+        return None
+    if min_accuracy is not None:
+        for ax in fig.axes[:2]:
+            if ax.get_visible():
+                ax.axhline(min_accuracy, color="0.4", lw=0.8, ls=":")
     return fig

@@ -25,7 +25,8 @@ th { background: #f2f2f2; }
 .missing { color: #555; background: #f7f7f7; border-left: 4px solid #999; padding: 0.4em 0.8em; }
 .verdict { font-weight: bold; white-space: nowrap; }
 .v-reproduced { color: #00603f; } .v-not-reproduced { color: #a33a00; }
-.v-not-tested { color: #555; }
+.v-not-tested { color: #555; } .v-contradicted { color: #8b0000; font-weight: bold; }
+.v-inconclusive { color: #7a5c00; }
 .rl { color: %RL%; font-weight: bold; } .sl { color: %SL%; font-weight: bold; }
 pre { background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 0.8em; }
 .scroll { overflow-x: auto; max-width: 100%; }

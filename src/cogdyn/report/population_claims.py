@@ -10,9 +10,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from cogdyn.report.data import num
-from cogdyn.report.evidence import ALPHA, LABELS, Evidence, fmt, majority
-
-Part = tuple[bool | None, str]
+from cogdyn.report.evidence import ALPHA, LABELS, Evidence, Part, effect_part, fmt, majority
 
 
 def _spearman(
@@ -29,7 +27,10 @@ def _spearman(
 def performance_rules(ev: Evidence) -> tuple[Part, Part]:
     """(F_QP(RL) correlates with performance, more strongly for the harder task level)."""
     perf = ((ev.stats or {}).get("performance") or {}).get("ppo") or {}
-    acc, upd = perf.get("accuracy") or {}, perf.get("updates_to_criterion") or {}
+    # The accuracy of the very checkpoints F_QP is averaged over, where the analysis has it.
+    analysed = num((perf.get("analysed_accuracy") or {}).get("p")) is not None
+    acc_key = "analysed_accuracy" if analysed else "accuracy"
+    acc, upd = perf.get(acc_key) or {}, perf.get("updates_to_criterion") or {}
     ra, pa, ru, pu = (
         num(acc.get("rho")),
         num(acc.get("p")),
@@ -39,20 +40,35 @@ def performance_rules(ev: Evidence) -> tuple[Part, Part]:
     if (ra is None or pa is None) and (ru is None or pu is None):
         first: Part = (None, "no correlation of F_QP(RL) with performance in stats.json")
     else:
-        ok = (ra is not None and pa is not None and ra > 0 and pa < ALPHA) or (
-            ru is not None and pu is not None and ru < 0 and pu < ALPHA
+        # Two tests for one rule: Benjamini–Hochberg over the ones defined.
+        ps = [p for p in (pa, pu) if p is not None]
+        q = dict(
+            zip(
+                [k for k, p in (("a", pa), ("u", pu)) if p is not None],
+                sps.false_discovery_control(ps),
+                strict=True,
+            )
+        )
+        qa, qu = q.get("a"), q.get("u")
+        ok = (ra is not None and qa is not None and ra > 0 and qa < ALPHA) or (
+            ru is not None and qu is not None and ru < 0 and qu < ALPHA
         )
         first = (
             ok,
-            f"RL: ρ(F_QP, accuracy) = {fmt(ra)} (p = {fmt(pa, 2)}), "
-            f"ρ(F_QP, updates to criterion) = {fmt(ru)} (p = {fmt(pu, 2)})",
+            f"RL: ρ(F_QP, {acc_key.replace('_', ' ')}) = {fmt(ra)} (BH q = {fmt(qa, 2)}), "
+            f"ρ(F_QP, updates to criterion) = {fmt(ru)} (BH q = {fmt(qu, 2)})",
         )
     r = ev.rows("ppo")
     levels = []
-    if not r.empty and {"frac_qp", "accuracy"} <= set(r.columns):
+    col = (
+        "analysed_accuracy"
+        if "analysed_accuracy" in r and r["analysed_accuracy"].notna().any()
+        else "accuracy"
+    )
+    if not r.empty and {"frac_qp", col} <= set(r.columns):
         keys = [k for k in ("dim_ring", "coherences") if k in r]
         for key, g in r.groupby(keys) if keys else []:
-            rho, _ = _spearman(g["frac_qp"], g["accuracy"])
+            rho, _ = _spearman(g["frac_qp"], g[col])
             if rho is not None:
                 key = key if isinstance(key, tuple) else (key,)
                 levels.append((_hardness(dict(zip(keys, key, strict=True))), key, rho))
@@ -120,12 +136,9 @@ def balance_rules(ev: Evidence) -> tuple[Part, Part]:
     rl, sl = ev.rows("ppo"), ev.rows("sl")
     if "balance_index" not in rl or rl.empty or sl.empty:
         return (None, "balance index not computed"), (None, "robustness not computed")
-    p = _mw(rl["balance_index"], sl["balance_index"])
     m_rl, m_sl = rl["balance_index"].mean(), sl["balance_index"].mean()
-    first: Part = (
-        None if p is None else bool(m_rl > m_sl and p < ALPHA),
-        f"balance index B RL {fmt(m_rl)} vs SL {fmt(m_sl)}, Mann–Whitney p = {fmt(p, 2)}",
-    )
+    ok, text = effect_part(ev, "balance_index", "higher")
+    first: Part = (ok, f"B RL {fmt(m_rl)} vs SL {fmt(m_sl)}: {text}")
     both = pd.concat([rl, sl])
     robust = [c for c in both.columns if c.startswith("robust_")]
     rhos = {c: _spearman(both["balance_index"], both[c])[0] for c in robust}
