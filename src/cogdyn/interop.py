@@ -69,6 +69,11 @@ COORDS: tuple[str, ...] = ("trial", "time", "unit", "input", "output", "time_ms"
 def to_torch_rnn(model: Any) -> tuple[nn.RNN, nn.Linear]:
     """``torch.nn.RNN`` (one ReLU layer, time-major) and ``torch.nn.Linear`` holding the
     recurrent weights and the readout of a cogdyn model (α must be 1: ``nn.RNN`` has no leak)."""
+    if not isinstance(model, VanillaRNN):
+        raise ValueError(
+            f"to_torch_rnn takes cogdyn's VanillaRNN, got {type(model).__name__} "
+            "(cogdyn.interop.to_torch gives the modules of any cogdyn model)"
+        )
     if float(model.alpha) != 1.0:
         raise ValueError(f"torch.nn.RNN has no leak; the model has alpha={model.alpha}, needs 1")
     n_hidden, n_in = model.weight_ih_l0.shape
