@@ -117,6 +117,7 @@ def test_eval_and_plot_accept_an_imported_run(analysed, capsys):
     written = capsys.readouterr().out.split()
     assert any(p.endswith("attractor_map.png") for p in written)
     assert any(p.endswith("phase_portrait.png") for p in written)
+    assert not any(p.endswith("training.png") for p in written)  # no training to draw
 
 
 # ---------------------------------------------------------------------- round trip

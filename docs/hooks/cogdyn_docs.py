@@ -268,7 +268,7 @@ def trial_figure() -> bytes:
 
 # ------------------------------------------------------------------------------ API
 API_PAGES: dict[str, tuple[str, str]] = {
-    "core": ("cogdyn", "Configuration, errors, files, behaviour"),
+    "core": ("cogdyn", "The Python API, configuration, files, behaviour, interop"),
     "tasks": ("cogdyn.tasks", "Tasks"),
     "models": ("cogdyn.models", "The network"),
     "train": ("cogdyn.train", "Training"),

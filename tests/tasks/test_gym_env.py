@@ -145,4 +145,4 @@ def test_stable_baselines3_make_vec_env_builds_it():
     obs = venv.reset()
     assert obs.shape == (2, 7)
     obs, rewards, dones, infos = venv.step(np.zeros(2, dtype=np.int64))
-    assert rewards.shape == (2,) and len(infos) == 2
+    assert obs.shape == (2, 7) and rewards.shape == dones.shape == (2,) and len(infos) == 2

@@ -85,10 +85,16 @@ class Run:
 
     @property
     def short(self) -> str:
-        """``RL δ=0.1 s0``: a label that fits a panel title."""
+        """``RL δ=0.1 s0``: a label that fits a panel title (δ and seed left out where a run has
+        none, as an imported network)."""
         r = self.row
         algo = {"ppo": "RL", "sl": "SL"}.get(str(r.get("algo")), str(r.get("algo")))
-        return f"{algo} δ={r.get('delta')} s{r.get('seed')}"
+        parts = [algo]
+        if r.get("delta") is not None:
+            parts.append(f"δ={r.get('delta')}")
+        if r.get("seed") is not None:
+            parts.append(f"s{r.get('seed')}")
+        return " ".join(parts)
 
     @property
     def label(self) -> str:

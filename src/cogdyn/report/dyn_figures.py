@@ -80,7 +80,13 @@ def fig_training(runs: list[Run]) -> Any:
     """The evolution over training: held-out accuracy (metrics.csv, line) and the census F_QP of
     every analysed checkpoint (markers), per run."""
     recs = [(r, (r.analysis or {}).get("checkpoints")) for r in runs]
-    recs = [(r, c) for r, c in recs if c]
+    # A run with a training history: metrics.csv or a checkpoint before the final model (an
+    # imported network has neither, and nothing to draw here).
+    recs = [
+        (r, c)
+        for r, c in recs
+        if c and ((r.path / io.METRICS_FILE).is_file() or any(x["kind"] != "final" for x in c))
+    ]
     if not recs:
         return None
     fig, axes = new_figure(7.0, 2.6, ncols=2, sharex=True)
