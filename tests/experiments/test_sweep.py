@@ -189,3 +189,19 @@ def test_the_report_builds_from_a_real_sweep(tiny_sweep, tmp_path, capsys):
     # The two networks the report shows got their figure data, the others were spared it.
     with_data = [r.name for r in (out / RUNS_DIR).iterdir() if (r / "analysis/figdata").is_dir()]
     assert sorted(name.split("-")[0] for name in with_data) == ["ppo", "sl"]
+
+
+def test_a_cell_whose_analysis_cannot_run_is_refused_before_training(tmp_path, capsys):
+    """The census of a neurogym task freezes its stimulus period only: a sweep that asks for a
+    delay-input census of one exits 2 with one line naming the cell, and trains nothing."""
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'name = "bad"\n[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0]\n'
+        '[task]\nname = "neurogym:PerceptualDecisionMaking-v0"\n'
+        '[analysis.census]\nphase = "delay"\n'
+    )
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "analysis.census.phase" in err[0] and "cell sl-d0.1-s0" in err[0]
+    assert not (out / "runs").exists()

@@ -35,6 +35,16 @@ from cogdyn.tasks.neurogym import period_id
 from cogdyn.tasks.registry import make_task
 
 
+def condition_inputs_of(task: Any, n_trials: int = 64, seed: int = 0) -> tuple[Any, int]:
+    """The task's frozen condition inputs (``task.frozen_inputs``) and the index of its
+    stimulus period among them; ValueError when it has none (no census to take)."""
+    frozen = task.frozen_inputs(n_trials=n_trials, seed=seed)
+    stim = [j for j, p in enumerate(frozen.periods) if period_id(p) == STIMULUS]
+    if not stim:
+        raise ValueError(f"{task.name} has no stimulus period among {frozen.periods}")
+    return frozen, stim[0]
+
+
 def condition_census(
     model: Any,
     task: Any,
@@ -49,11 +59,7 @@ def condition_census(
     variables and ``n_trials`` (trials it had among ``n_trials``), then ``label``, ``lyap1`` …,
     ``period``, ``frequency``, ``amplitude``, ``final_norm``.
     """
-    frozen = task.frozen_inputs(n_trials=n_trials, seed=seed)
-    stim = [j for j, p in enumerate(frozen.periods) if period_id(p) == STIMULUS]
-    if not stim:
-        raise ValueError(f"{task.name} has no stimulus period among {frozen.periods}")
-    j = stim[0]
+    frozen, j = condition_inputs_of(task, n_trials=n_trials, seed=seed)
     lengths = _mean_steps(task, seed)
     n_cond = frozen.inputs.shape[0]
     h = torch.zeros(n_cond, model.hidden, dtype=torch.float64)

@@ -26,6 +26,7 @@ With ``populations`` (default on; :mod:`cogdyn.populations`, ``docs/populations.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Iterator
@@ -38,18 +39,20 @@ import pandas as pd
 import torch
 
 from cogdyn import io
-from cogdyn.analysis.census import CensusOptions, attractor_census, census_summary
+from cogdyn.analysis.census import CensusOptions, attractor_census, census_map, census_summary
 from cogdyn.analysis.checkpoints import Checkpoint, select_checkpoints, tag, weights_digest
-from cogdyn.analysis.condition_census import analyze_condition_run
+from cogdyn.analysis.condition_census import analyze_condition_run, condition_inputs_of
 from cogdyn.analysis.phase_points import PhasePoints, phase_fixed_points, phase_points_summary
 from cogdyn.analysis.populations import PopulationResult, analyze_populations
 from cogdyn.analysis.summary import run_summary
 from cogdyn.behaviour import evaluate
+from cogdyn.config import ModelConfig, TaskConfig
 from cogdyn.errors import ConfigError, check_int, finite, require
+from cogdyn.models import VanillaRNN
 from cogdyn.populations import PopulationOptions
 from cogdyn.populations.crystallisation import training_trajectory
 from cogdyn.progress import progress_bar
-from cogdyn.tasks import CtxDM, TrialBatch
+from cogdyn.tasks import CtxDM, TrialBatch, make_task
 
 POPULATION_TABLES = ("populations", "robustness", "information", "crystallisation")
 MIN_ACCURACY = 0.93
@@ -173,6 +176,39 @@ def analyze_run(
     )
     io.write_json(out / io.SUMMARY_FILE, summary)
     return summary
+
+
+def check_analysis(task_config: TaskConfig, census: CensusOptions | None = None) -> None:
+    """Refuse, before anything is trained, an analysis that could not run on this task.
+
+    Runs the analysis's own setup — the census problem (grid inputs, onset states, extra
+    starts), the stimulus-off fixed points on a few real trials, or for a trial-condition task
+    its frozen condition inputs — on an untrained 4-unit network of the task, so any stage that
+    would fail on the trained network fails here, in a fraction of a second.
+
+    Raises:
+        ConfigError: ``analysis`` and the reason, naming the task.
+    """
+    base = census or CensusOptions()
+    if not task_config.is_ctxdm and base.phase != "stimulus":
+        raise ConfigError(
+            "analysis.census.phase",
+            f"the census of {task_config.name} holds each trial condition's stimulus-period "
+            f"input; phase = {base.phase!r} needs a ctxdm task (allowed here: stimulus)",
+        )
+    task = make_task(task_config)
+    model = VanillaRNN(task.n_inputs, task.n_actions, ModelConfig(hidden=4)).eval()
+    opts = dataclasses.replace(base, grid=3, extra_starts=min(base.extra_starts, 1))
+    try:
+        if task_config.is_ctxdm:
+            assert isinstance(task, CtxDM)
+            census_map(model, task, opts)
+            batch = task.sample(4, torch.Generator().manual_seed(0))
+            phase_fixed_points(model, task, batch, pattern_steps=5, max_patterns=2, basin_steps=5)
+        else:
+            condition_inputs_of(task)
+    except (ValueError, RuntimeError, KeyError, IndexError) as e:
+        raise ConfigError("analysis", f"cannot analyse task {task_config.name}: {e}") from None
 
 
 @dataclass(frozen=True)

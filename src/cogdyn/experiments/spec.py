@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from cogdyn.analysis.census import CensusOptions
-from cogdyn.analysis.run import MIN_ACCURACY
+from cogdyn.analysis.run import MIN_ACCURACY, check_analysis
 from cogdyn.config import RunConfig, build_section, load_toml, merge, run_config_from_dict
 from cogdyn.dynamics.classify import ClassifyOptions
 from cogdyn.errors import ConfigError, check_int, finite, require
@@ -178,15 +178,33 @@ def sweep_from_dict(data: Mapping[str, Any], default_name: str = "sweep") -> Swe
                 raise ConfigError(f"{section}.{key}", "is swept in [grid]; remove it here")
     threads = _execution(data.get("execution", {}))
     cells = tuple(_cells(grid, shared, threads))
+    analysis = _analysis(data.get("analysis", {}))
+    _check_analysable(cells, analysis)
     return Sweep(
         name=name,
         description=str(data.get("description", "")),
         grid=grid,
         cells=cells,
-        analysis=_analysis(data.get("analysis", {})),
+        analysis=analysis,
         threads=threads,
         source=dict(data),
     )
+
+
+def _check_analysable(cells: Sequence[Cell], analysis: AnalysisSpec) -> None:
+    """Every cell's analysis must be able to run (:func:`~cogdyn.analysis.run.check_analysis`),
+    checked once per distinct task before any training; the error names the first cell."""
+    seen: set[str] = set()
+    for cell in cells:
+        run = cell.run_config()
+        key = repr(run.to_json()["task"])
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            check_analysis(run.task, analysis.census)
+        except ConfigError as e:
+            raise ConfigError(e.field, f"{e.message} (cell {cell.id})") from None
 
 
 def _grid(table: Any) -> dict[str, list[Any]]:
