@@ -88,58 +88,64 @@ fig.savefig(OUT / "trial.png", dpi=100)
 # %% [markdown]
 # ## 2. Train one network with SL and one with PPO
 #
-# `cogdyn.train.run.train` is what `cogdyn train` calls: it writes a run directory
-# (`config.json`, `metrics.csv`, `model.safetensors`, `checkpoints/`, `summary.json`) and stops
-# at the accuracy criterion or the update budget. The budgets here are tiny (about ten seconds
-# each, a learning rate of 3e-3 instead of 1e-3): both networks learn to fixate and to choose,
-# and get well above the ½ of guessing, but stop short of the 95 % criterion — the example
-# networks in section 5 reach it. Note the units of work: one SL update is one batch of 64
-# trials, one PPO update a rollout of 256 trials followed by 4 epochs over it.
+# `cogdyn.train` does what `cogdyn train` does: it writes a run directory (`config.json`,
+# `metrics.csv`, `model.safetensors`, `checkpoints/`, `summary.json`), stops at the accuracy
+# criterion or the update budget, and returns a `Run` — the directory as an object, with
+# `.config`, `.model`, `.metrics` (pandas), `.summary` and, after `cogdyn.analyze`,
+# `.table("attractors")`. In a notebook a `Run` shows itself as a table.
+#
+# The budgets here are tiny (about ten seconds each, a learning rate of 3e-3 instead of 1e-3):
+# both networks learn to fixate and to choose, and get well above the ½ of guessing, but stop
+# short of the 95 % criterion — the example networks in section 5 reach it. Note the units of
+# work: one SL update is one batch of 64 trials, one PPO update a rollout of 256 trials
+# followed by 4 epochs over it.
 
 # %%
-from cogdyn.train.run import train
+import cogdyn
 
 
-def tiny_run(algo: str, max_updates: int, eval_every: int, **extra) -> tuple[Path, dict]:
-    """Train one small network into OUT/<algo>; return its directory and summary."""
+def tiny_run(algo: str, max_updates: int, eval_every: int, **extra) -> cogdyn.Run:
+    """Train one small network into OUT/<algo> (replacing an earlier one); return its Run."""
     cfg = {
         "model": dict(base["model"]),
         "train": {**base["train"], "algo": algo, "lr": 3e-3, "max_updates": max_updates},
         **extra,
     }
     cfg["train"]["eval_every"] = eval_every
-    run_dir = OUT / algo
-    summary = train(run_config_from_dict(cfg), run_dir, progress=False)
+    run = cogdyn.train(cfg, OUT / algo, overwrite=True)
+    s = run.summary
     print(
-        f"{algo}: {summary['updates']} updates, {summary['trials']} trials, "
-        f"{summary['wall_s']:.1f} s, held-out accuracy {summary['accuracy']:.3f}"
+        f"{algo}: {s['updates']} updates, {s['trials']} trials, "
+        f"{s['wall_s']:.1f} s, held-out accuracy {s['accuracy']:.3f}"
     )
-    return run_dir, summary
+    return run
 
 
-sl_dir, sl_summary = tiny_run("sl", max_updates=1500, eval_every=250)
-rl_dir, rl_summary = tiny_run(
+sl_run = tiny_run("sl", max_updates=1500, eval_every=250)
+rl_run = tiny_run(
     "ppo",
     max_updates=100,
     eval_every=20,
     ppo={"rollout_trials": 256, "minibatches": 2, "epochs": 4},
 )
+sl_summary, rl_summary = sl_run.summary, rl_run.summary
+sl_run.metrics[["update", "trials", "accuracy", "fix_break_rate"]]
 
 # %% [markdown]
 # ## 3. Evaluate on fresh trials
 #
-# `load_run` rebuilds the config and the model (a `VanillaRNN`) from a run directory;
-# `evaluate` scores the greedy policy with the task's own scoring (a fixation break is an
-# error).
+# `cogdyn.load_run` opens any run directory (here the two just written) and `run.model` is its
+# network (a `VanillaRNN`); `evaluate` scores the greedy policy with the task's own scoring (a
+# fixation break is an error).
 
 # %%
 from cogdyn.behaviour import evaluate
-from cogdyn.io import load_run
 
 fresh = task.sample(1000, torch.Generator().manual_seed(12345))
+runs = {"SL": cogdyn.load_run(OUT / "sl"), "RL": cogdyn.load_run(OUT / "ppo")}
 models, accuracy = {}, {}
-for name, run_dir in (("SL", sl_dir), ("RL", rl_dir)):
-    _, models[name] = load_run(run_dir)
+for name, run in runs.items():
+    models[name] = run.model
     ev = evaluate(models[name], task, fresh)
     accuracy[name] = ev.accuracy
     print(
@@ -160,15 +166,18 @@ sl_accuracy, rl_accuracy = accuracy["SL"], accuracy["RL"]
 #
 # The study uses a 21 × 21 grid, two extra starts and 2000 + 2000 steps; a 5 × 5 grid and
 # 200 + 200 steps keep this tutorial fast (short windows make the labels less certain).
+# `run.census(options)` computes the census of the run's network in memory;
+# `cogdyn.analyze(run)` would write it (with fixed points and populations, over checkpoints) to
+# `run.table("attractors")`, as `cogdyn analyze` does.
 
 # %%
-from cogdyn.analysis.census import CensusOptions, attractor_census, census_summary
+from cogdyn.analysis.census import CensusOptions, census_summary
 from cogdyn.dynamics.classify import LABELS, ClassifyOptions
 
 options = CensusOptions(
     grid=5, extra_starts=0, classify=ClassifyOptions(transient=200, measure=200, max_period=16)
 )
-census = {name: attractor_census(model, task, options) for name, model in models.items()}
+census = {name: run.census(options) for name, run in runs.items()}
 census["SL"].head()
 
 # %% [markdown]
@@ -237,8 +246,9 @@ fig = attractor_maps(census, "tiny networks trained above")
 fig.savefig(OUT / "attractor_maps_tiny.png", dpi=100)
 
 # %% [markdown]
-# Now the example networks. `examples.load` returns the config and the trained model of a
-# shipped run directory; the census runs exactly as above (on the example's own task config).
+# Now the example networks. Each is a shipped run directory (`examples.path`), so
+# `cogdyn.load_run` opens it like any other; the census runs exactly as above (on the example's
+# own task config, `run.task`).
 
 # %%
 from cogdyn import examples
@@ -246,13 +256,12 @@ from cogdyn import examples
 print(examples.names())
 trained, example_census = {}, {}
 for name in ("sl-small", "rl-small"):
-    config, trained[name] = examples.load(name)
-    example_task = CtxDM(config.task)
-    ev = evaluate(
-        trained[name], example_task, example_task.sample(1000, torch.Generator().manual_seed(12345))
-    )
+    example = cogdyn.load_run(examples.path(name))
+    trained[name] = example.model
+    fresh_trials = example.task.sample(1000, torch.Generator().manual_seed(12345))
+    ev = evaluate(example.model, example.task, fresh_trials)
     print(f"{name}: {examples.info(name)['description']}; accuracy {ev.accuracy:.3f}")
-    example_census[name] = attractor_census(trained[name], example_task, options)
+    example_census[name] = example.census(options)
 
 fig = attractor_maps(example_census, "example networks (trained to 95 %)")
 fig.savefig(OUT / "attractor_maps_examples.png", dpi=100)
@@ -260,9 +269,14 @@ fig.savefig(OUT / "attractor_maps_examples.png", dpi=100)
 # %% [markdown]
 # ## Where to go next
 #
-# * The same analysis from the command line, on every post-criterion checkpoint and with fixed
-#   points, basins and populations: `cogdyn analyze RUN_DIR` ([Analyse a
-#   network](howto/analyse.md)).
+# * The same analysis on every post-criterion checkpoint, with fixed points, basins and
+#   populations: `cogdyn.analyze(run)` (or `cogdyn analyze RUN_DIR`, [Analyse a
+#   network](howto/analyse.md)); then `run.table("attractors")`, `run.table("fixed_points")`.
+# * Many networks: `cogdyn.sweep("quick", "runs/quick")` returns a `Sweep`;
+#   `sweep.table("attractors")` is every cell's census in one DataFrame, with the cell's
+#   parameters (`algo`, `delta`, `seed`) as columns.
+# * Your own network (a torch GRU, LSTM, RNN or an SB3 agent): [Analyse your own
+#   network](howto/torch.md).
 # * Why the census looks at several checkpoints, and what the labels and F_QP mean:
 #   [Attractors and F_QP](concepts/dynamics.md).
 # * The ensemble question — is F_QP higher under RL, and does it grow with δ? — needs many

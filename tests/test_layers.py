@@ -1,5 +1,6 @@
 """The package's imports point one way: config → tasks → models → io → behaviour →
-{train, dynamics, populations} → analysis → experiments → report → cli (docs/design.md).
+{train, dynamics, populations} → analysis → experiments → report → cli · api (docs/design.md);
+the root package reaches the API only lazily (``FACADE``).
 
 Every import counts, function-level ones too: the test reads the source of every module, so an
 edge hidden inside a function is still an edge.
@@ -39,8 +40,22 @@ LAYERS: dict[str, int] = {
     "cogdyn.examples": 9,
     "cogdyn.report": 10,
     "cogdyn.cli": 11,
+    # the Python API: what the CLI does, as functions returning Run / Sweep objects
+    "cogdyn.api": 11,
 }
 """Rank of each top-level unit: a module may import units of a lower rank, and its own unit."""
+
+FACADE: frozenset[tuple[str, str]] = frozenset(
+    {
+        # `import cogdyn` offers the API's names (PEP 562 __getattr__) ...
+        ("cogdyn", "cogdyn.api"),
+        ("cogdyn", "cogdyn.train"),
+        # ... and `cogdyn.train(...)`, where cogdyn.train is also the training package.
+        ("cogdyn.train", "cogdyn.api"),
+    }
+)
+"""The only imports against the ranks: the façade's, each inside a function, so they run when an
+API name is first used, never at import time (``test_facade_imports_are_lazy``)."""
 
 # The generic libraries know no particular task: CtxDM is the study's, in analysis/ and above.
 TASK_FREE = ("cogdyn.dynamics", "cogdyn.populations", "cogdyn.models")
@@ -105,6 +120,8 @@ def violations(sources: dict[str, tuple[str, bool]]) -> list[str]:
             continue
         for target, name, line in imports(module, source, is_package):
             there = unit(target)
+            if (module, target) in FACADE:
+                continue
             if there not in LAYERS:
                 bad.append(f"{module}:{line} imports {target}, a unit not in LAYERS")
             elif there != here and LAYERS[there] >= LAYERS[here] and there != "cogdyn":
@@ -125,6 +142,8 @@ def cycles(sources: dict[str, tuple[str, bool]]) -> list[list[str]]:
     graph = {m: set() for m in sources}
     for module, (source, is_package) in sources.items():
         for target, _, _ in imports(module, source, is_package):
+            if (module, target) in FACADE:  # lazy: not an edge at import time
+                continue
             if target in graph and target != module and not module.startswith(target + "."):
                 graph[module].add(target)
     found, state, stack = [], {}, []
@@ -182,6 +201,36 @@ def test_checker_catches_an_upward_import(module: str, line: str, expected: str)
     source, is_package = sources[module]
     sources[module] = (source + f"\n\ndef _added():\n    {line}\n", is_package)
     assert any(expected in v and module in v for v in violations(sources))
+
+
+def test_facade_imports_are_lazy() -> None:
+    """The façade's imports sit inside functions (so ``import cogdyn`` loads no API, no torch),
+    and there are no others against the ranks."""
+    sources = package_sources()
+    for module, target in FACADE:
+        source, is_package = sources[module]
+        tree = ast.parse(source)
+        top_level = {id(node) for node in tree.body}
+        found = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom | ast.Import)
+            and any(t == target for t, _, _ in imports(module, ast.unparse(node), is_package))
+        ]
+        assert found, f"{module} no longer imports {target}: drop it from FACADE"
+        assert all(id(node) not in top_level for node in found), f"{module}: not lazy"
+
+
+def test_import_cogdyn_is_light() -> None:
+    """``import cogdyn`` alone imports neither torch nor the API (a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    code = "import sys, cogdyn; print('torch' in sys.modules, 'cogdyn.api' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE
+    )
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_checker_catches_a_cycle() -> None:

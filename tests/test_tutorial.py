@@ -84,3 +84,14 @@ def test_tutorial_is_a_jupytext_percent_script() -> None:
     notebook = jupytext.reads(text, fmt="py:percent")
     kinds = {cell.cell_type for cell in notebook.cells}
     assert kinds == {"markdown", "code"}
+
+
+def test_tutorial_uses_the_python_api(tutorial) -> None:
+    """The tutorial trains, opens and takes censuses through ``import cogdyn``'s Run objects."""
+    import cogdyn
+
+    ns, _, _ = tutorial
+    assert isinstance(ns["sl_run"], cogdyn.Run) and isinstance(ns["rl_run"], cogdyn.Run)
+    assert ns["sl_run"].summary == ns["sl_summary"]
+    assert len(ns["sl_run"].metrics) == ns["sl_summary"]["updates"] // 250
+    assert "cogdyn.train(" in TUTORIAL.read_text() and "cogdyn.load_run(" in TUTORIAL.read_text()

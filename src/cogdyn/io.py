@@ -23,7 +23,7 @@ import torch
 from safetensors.torch import load_file, save
 
 from cogdyn.config import ModelConfig, RunConfig, run_config_from_dict
-from cogdyn.models import VanillaRNN
+from cogdyn.models import VanillaRNN, model_from_state
 
 # The layout of a run directory (cogdyn train, cogdyn analyze, cogdyn eval, cogdyn plot) ...
 MODEL_FILE = "model.safetensors"
@@ -148,9 +148,18 @@ def load_state(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any
     return load_file(str(path)), meta
 
 
+VANILLA = "vanilla"
+"""The ``arch`` of cogdyn's own :class:`~cogdyn.models.VanillaRNN` (a sidecar without ``arch``)."""
+
+
 def load_model(path: str | Path) -> Any:
-    """Rebuild a :class:`~cogdyn.models.VanillaRNN` from a safetensors file and its sidecar."""
+    """Rebuild the model of a safetensors file and its sidecar: a
+    :class:`~cogdyn.models.VanillaRNN`, or, where the sidecar names another ``arch`` (an
+    imported ``gru``, ``lstm`` or ``rnn``), a :class:`~cogdyn.models.RecurrentNet` from the
+    sidecar's ``network`` spec."""
     state, meta = load_state(path)
+    if meta.get("arch", VANILLA) != VANILLA:
+        return model_from_state(state, meta["network"])
     cfg = ModelConfig(**meta["model"]) if "model" in meta else None
     n_hidden, n_in = state["weight_ih_l0"].shape
     n_out = state["readout.weight"].shape[0]

@@ -4,7 +4,8 @@ For a network and a task, every context k and every pair of stimuli (one per mod
 grid defines a frozen-input map (:class:`~cogdyn.dynamics.maps.
 FrozenInputMap`). The census classifies the attractor of each map reached from S = 1 + M starts
 with :func:`~cogdyn.dynamics.classify.classify_map`, in ONE batched call over contexts × grid ×
-starts, in float64, with the analytic tangent (no Jacobian is ever formed).
+starts, in float64, with the analytic tangent for a ReLU network (no Jacobian is ever formed);
+any other network (:func:`~cogdyn.dynamics.step_map.frozen_input_map`) gets autograd tangents.
 
 Starts (row ``start`` of the table):
 
@@ -62,6 +63,7 @@ from cogdyn.dynamics.classify import (
     classify_map,
 )
 from cogdyn.dynamics.maps import FrozenInputMap
+from cogdyn.dynamics.step_map import StepMap, frozen_input_map
 from cogdyn.errors import check_int, finite, is_int, require
 from cogdyn.tasks.base import DECISION, DELAY, STIMULUS
 from cogdyn.tasks.ctxdm import CtxDM
@@ -200,7 +202,7 @@ def phase_onset_states(
             grid_coherences(grid, 2),
             period,
         )
-        h = FrozenInputMap.from_model(model, inputs, dtype).iterate(h, shortest_steps(task, name))
+        h = frozen_input_map(model, inputs, dtype).iterate(h, shortest_steps(task, name))
     return h
 
 
@@ -242,7 +244,7 @@ def sampled_trial_states(
 # ---------------------------------------------------------------------- census
 def census_map(
     model: Any, task: CtxDM, options: CensusOptions | None = None, **overrides: Any
-) -> tuple[FrozenInputMap, Tensor, pd.DataFrame]:
+) -> tuple[FrozenInputMap | StepMap, Tensor, pd.DataFrame]:
     """The batched problem a census solves: (map, starts x0, grid table).
 
     The map has one row per grid point × start (row c·S + r: condition c of the grid table,
@@ -262,7 +264,7 @@ def census_map(
             )
         )
     x0 = torch.cat(starts, dim=1).reshape(n_cond * s, -1)
-    fmap = FrozenInputMap.from_model(model, inputs).tile(s)
+    fmap = frozen_input_map(model, inputs).tile(s)
     return fmap, x0.to(fmap.dtype), grid
 
 
@@ -272,8 +274,9 @@ def attractor_census(
     """Classify the attractor of every context × c₁ × c₂ × start; one row each.
 
     Args:
-        model: a ReLU :class:`~cogdyn.models.VanillaRNN` (or any model
-            :meth:`FrozenInputMap.from_model` accepts, with ``run`` for the extra starts).
+        model: a ReLU :class:`~cogdyn.models.VanillaRNN`, or any network with ``step(h, x)``
+            and ``run`` (:class:`~cogdyn.models.RecurrentNet`: GRU, LSTM, tanh RNN), whose map
+            is a :class:`~cogdyn.dynamics.step_map.StepMap` classified with autograd tangents.
         task: the :class:`CtxDM` it was trained on, any number of choices (module docstring).
         options: a :class:`CensusOptions`; keyword ``overrides`` replace its fields.
 
@@ -288,8 +291,10 @@ def attractor_census(
     """
     opts = dataclasses.replace(options or CensusOptions(), **overrides)
     fmap, x0, grid = census_map(model, task, opts)
-    # One batched classification of every grid point × start, with the analytic tangent.
-    result = classify_map(fmap.step, x0, tangent=fmap.tangent_from_next, options=opts.classify)
+    # One batched classification of every grid point × start: the analytic tangent of a ReLU
+    # map, autograd (torch.func) through the step of any other network.
+    tangent = fmap.tangent_from_next if isinstance(fmap, FrozenInputMap) else None
+    result = classify_map(fmap.step, x0, tangent=tangent, options=opts.classify)
     return _table(grid, result, opts)
 
 

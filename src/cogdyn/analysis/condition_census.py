@@ -30,6 +30,7 @@ from cogdyn.analysis.checkpoints import POST_KINDS, select_checkpoints
 from cogdyn.analysis.summary import stats
 from cogdyn.dynamics.classify import LABELS, ClassifyOptions, classify_map
 from cogdyn.dynamics.maps import FrozenInputMap
+from cogdyn.dynamics.step_map import frozen_input_map
 from cogdyn.tasks.base import STIMULUS
 from cogdyn.tasks.neurogym import period_id
 from cogdyn.tasks.registry import make_task
@@ -66,11 +67,12 @@ def condition_census(
     with torch.no_grad():
         for k, name in enumerate(frozen.periods[:j]):
             x = torch.as_tensor(np.nan_to_num(frozen.inputs[:, k]))
-            fmap = FrozenInputMap.from_model(model, x)
+            fmap = frozen_input_map(model, x)
             for _ in range(lengths.get(name, 0)):
                 h = fmap.step(h)
-    fmap = FrozenInputMap.from_model(model, torch.as_tensor(frozen.inputs[:, j]))
-    result = classify_map(fmap.step, h, tangent=fmap.tangent_from_next, options=classify)
+    fmap = frozen_input_map(model, torch.as_tensor(frozen.inputs[:, j]))
+    tangent = fmap.tangent_from_next if isinstance(fmap, FrozenInputMap) else None
+    result = classify_map(fmap.step, h, tangent=tangent, options=classify)
     table = frozen.conditions.copy()
     table["label"] = pd.Categorical(result.labels, categories=list(LABELS))
     lyap = result.lyapunov.cpu().numpy()

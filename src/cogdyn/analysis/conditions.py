@@ -3,7 +3,7 @@ coherence) grid (:func:`condition_inputs`), the network's real state at stimulus
 (:func:`stimulus_onset_states`) and the states at the end of the stimulus of real noisy trials
 (:func:`end_of_stimulus_states`).
 
-The map itself (:class:`~cogdyn.dynamics.maps.FrozenInputMap`) knows no task; this module is
+The map itself (:func:`~cogdyn.dynamics.step_map.frozen_input_map`) knows no task; this module is
 where CtxDM's periods and coherences meet it.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from cogdyn.dynamics.maps import FrozenInputMap
+from cogdyn.dynamics.step_map import frozen_input_map
 from cogdyn.tasks.base import FIXATION, STIMULUS, TrialBatch
 from cogdyn.tasks.ctxdm import CtxDM
 from cogdyn.tasks.timing import to_steps
@@ -147,8 +147,8 @@ def stimulus_onset_states(
     # The stimulus part of the fixation input is zero whatever the coherences.
     coh = zero_coherence(task, len(ctx))
     inputs = task.frozen_input(ctx, coh, coh, FIXATION)
-    fmap = FrozenInputMap.from_model(model, inputs, dtype)
-    h0 = torch.zeros(len(ctx), fmap.n_units, dtype=dtype, device=fmap.weight.device)
+    fmap = frozen_input_map(model, inputs, dtype)
+    h0 = torch.zeros(len(ctx), fmap.n_units, dtype=dtype, device=fmap.device)
     return fmap.iterate(h0, fixation_steps(task))
 
 

@@ -28,7 +28,7 @@ from cogdyn.analysis.census import phase_onset_states
 from cogdyn.analysis.conditions import condition_inputs
 from cogdyn.analysis.phase_points import phase_fixed_points
 from cogdyn.behaviour import evaluate, output_probabilities, psychometric_table, rollout
-from cogdyn.dynamics.maps import FrozenInputMap
+from cogdyn.dynamics.step_map import frozen_input_map
 from cogdyn.tasks import CtxDM
 from cogdyn.tasks.base import STIMULUS
 
@@ -148,7 +148,7 @@ def _qp_orbit(
     pick = sel.assign(_r=sel["coh_mod1"].abs() + sel["coh_mod2"].abs()).sort_values("_r").iloc[0]
     ctx, c1, c2 = int(pick["context"]), float(pick["coh_mod1"]), float(pick["coh_mod2"])
     inputs, grid = condition_inputs(task, [ctx], [c1], [c2], STIMULUS)
-    fmap = FrozenInputMap.from_model(model, inputs)
+    fmap = frozen_input_map(model, inputs)
     h = fmap.iterate(phase_onset_states(model, task, grid, "stimulus"), 2000)
     traj = fmap.trajectory(h, steps)[:, 0].cpu().numpy()
     proj = (traj - mean) @ basis

@@ -10,7 +10,10 @@ stable point per choice, and their basins split the end-of-stimulus states by ch
 Candidate activation patterns come from the trajectories of the map started at those
 end-of-stimulus states and at the stimulus-onset state of each context
 (:func:`~cogdyn.dynamics.relu_solver.fixed_points_from_states`): attractors are visited most,
-saddles by orbits that pass near them. A point no orbit comes near is not found.
+saddles by orbits that pass near them. A point no orbit comes near is not found. A network that
+is not a ReLU RNN (a GRU, an LSTM, a tanh RNN) has no activation patterns: its fixed points come
+from the optimisation finder started on the same orbits
+(:func:`~cogdyn.dynamics.step_map.search_fixed_points`), with autograd Jacobians.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from cogdyn.analysis.conditions import (
 from cogdyn.dynamics.fixed_points import FixedPoints, basins
 from cogdyn.dynamics.maps import FrozenInputMap
 from cogdyn.dynamics.relu_solver import fixed_points_from_states
+from cogdyn.dynamics.step_map import frozen_input_map, search_fixed_points
 from cogdyn.tasks.base import DECISION, DELAY, TrialBatch
 from cogdyn.tasks.ctxdm import CtxDM
 
@@ -79,7 +83,8 @@ def phase_fixed_points(
     """Fixed points, stability and basins of the frozen delay/decision input of each context.
 
     Args:
-        model: a ReLU :class:`~cogdyn.models.VanillaRNN` with a ``readout`` layer.
+        model: a ReLU :class:`~cogdyn.models.VanillaRNN` with a ``readout`` layer, or any
+            network with ``step``, ``run`` and ``readout`` (:class:`~cogdyn.models.RecurrentNet`).
         task: its task.
         batch: real (noisy) trials; their end-of-stimulus states are the basin probes.
         network_choice: optional (B,) choice the network made on each trial (0 = none), to
@@ -87,7 +92,8 @@ def phase_fixed_points(
         phases: any of ``delay``, ``decision``.
         contexts: contexts covered; trials of other contexts are left out.
         pattern_steps: iterations of the pattern search from each start.
-        max_patterns: activation patterns solved per phase × context (most visited first).
+        max_patterns: activation patterns solved per phase × context (most visited first; ReLU
+            networks).
         basin_steps: iterations allowed for a trial's state to reach a stable point.
     """
     bad = [p for p in phases if p not in STIMULUS_OFF_PHASES]
@@ -105,7 +111,7 @@ def phase_fixed_points(
             for p in phases
         ]
     )
-    fmap = FrozenInputMap.from_model(model, inputs)
+    fmap = frozen_input_map(model, inputs)
 
     trial_ctx = batch.info["context"].cpu()
     keep = torch.isin(trial_ctx, torch.tensor(ctx_list))
@@ -122,15 +128,24 @@ def phase_fixed_points(
         probe_rows.append(i * n_ctx + ctx_pos)
         seeds.extend([ends, onset])
         seed_rows.extend([i * n_ctx + ctx_pos, i * n_ctx + torch.arange(n_ctx)])
-    fp = fixed_points_from_states(
-        fmap,
-        torch.cat(seeds),
-        torch.cat(seed_rows),
-        n_steps=pattern_steps,
-        max_per_condition=max_patterns,
-    )
-    stable_idx = torch.nonzero(fp.is_stable).reshape(-1)
-    reached = basins(fmap, fp.select(stable_idx), torch.cat(probe), torch.cat(probe_rows))
+    probes, probe_cond = torch.cat(probe), torch.cat(probe_rows)
+    if isinstance(fmap, FrozenInputMap):
+        fp = fixed_points_from_states(
+            fmap,
+            torch.cat(seeds),
+            torch.cat(seed_rows),
+            n_steps=pattern_steps,
+            max_per_condition=max_patterns,
+        )
+        stable_idx = torch.nonzero(fp.is_stable).reshape(-1)
+        reached = basins(fmap, fp.select(stable_idx), probes, probe_cond, n_steps=basin_steps)
+    else:  # any other network: the optimisation finder from the same orbits
+        fp = search_fixed_points(
+            fmap, torch.cat(seeds), torch.cat(seed_rows), n_steps=pattern_steps
+        )
+        stable_idx = torch.nonzero(fp.is_stable).reshape(-1)
+        step = fmap.select(probe_cond).step  # row s of the probes under its own condition
+        reached = basins(step, fp.select(stable_idx), probes, probe_cond, n_steps=basin_steps)
     point = torch.full_like(reached, -1)  # index into all points (fp), −1: no stable point
     hit = reached >= 0
     point[hit] = stable_idx[reached[hit]]

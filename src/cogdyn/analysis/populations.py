@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 
 from cogdyn.analysis.phase_points import PhasePoints
+from cogdyn.dynamics.step_map import relu_only
 from cogdyn.models import VanillaRNN
 from cogdyn.populations.activity import aligned_states, last_step_of, period_means, trial_states
 from cogdyn.populations.crystallisation import crystallisation_step, decision_time_course
@@ -88,6 +89,7 @@ def analyze_populations(
     ``crystallisation_step`` (steps after stimulus onset), ``crystallisation_ms``,
     ``decoder_max_accuracy``, ``decoder_chance``.
     """
+    relu_only("the population analyses (ablation, weight noise, groups of W)", model)
     opts = options
     rng = np.random.default_rng(seed)
     n_choices = task.config.dim_ring

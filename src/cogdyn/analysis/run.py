@@ -47,6 +47,7 @@ from cogdyn.analysis.populations import PopulationResult, analyze_populations
 from cogdyn.analysis.summary import run_summary
 from cogdyn.behaviour import evaluate
 from cogdyn.config import ModelConfig, TaskConfig
+from cogdyn.dynamics.step_map import is_relu_rnn, network_kind
 from cogdyn.errors import ConfigError, check_int, finite, require
 from cogdyn.models import VanillaRNN
 from cogdyn.populations import PopulationOptions
@@ -93,7 +94,9 @@ def analyze_run(
         threads: torch threads while analysing (restored afterwards); default unchanged.
         progress: show a progress bar (default: when stderr is a terminal).
         populations: also run the population analyses (groups, robustness, information,
-            crystallisation) on every selected checkpoint, on the same trials.
+            crystallisation) on every selected checkpoint, on the same trials. They act on a
+            ReLU RNN's weights: for any other network they are skipped, and the summary's
+            ``populations_skipped`` says why.
         population_options: their options (default :class:`PopulationOptions`()).
         min_accuracy: a checkpoint enters the headline numbers only if its accuracy on
             :data:`ACCURACY_TRIALS` fresh trials (seeded by :data:`ACCURACY_STREAM` + ``seed``)
@@ -133,6 +136,11 @@ def analyze_run(
     if population_options is not None and not isinstance(population_options, PopulationOptions):
         raise ConfigError("analyze.population_options", "must be a PopulationOptions")
     pop_opts = population_options or PopulationOptions()
+    # The population analyses damage and read W of a ReLU RNN: other networks skip them.
+    skipped = None
+    if populations and not is_relu_rnn(final_model):
+        populations = False
+        skipped = f"ReLU RNNs only; this network is a {network_kind(final_model)}"
     task = CtxDM(config.task)
     batch = task.sample(n_trials, torch.Generator().manual_seed(seed))
     fresh = task.sample(ACCURACY_TRIALS, torch.Generator().manual_seed(ACCURACY_STREAM + seed))
@@ -172,6 +180,8 @@ def analyze_run(
             "populations": pop_opts.to_json() if populations else None,
         },
         wall_s=round(time.perf_counter() - start, 2),
+        populations_skipped=skipped,
+        source=train_summary.get("source"),
         files={**{k: str(v) for k, v in files.items()}, "summary": str(out / io.SUMMARY_FILE)},
     )
     io.write_json(out / io.SUMMARY_FILE, summary)

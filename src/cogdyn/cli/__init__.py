@@ -2,8 +2,8 @@
 
 Bad input exits with status 2 and one line on stderr naming the field and what is allowed. The
 commands live in :mod:`~cogdyn.cli.train` (single runs), :mod:`~cogdyn.cli.analysis`
-(``analyze``) and :mod:`~cogdyn.cli.study` (sweeps, results, report); each imports only
-:mod:`~cogdyn.cli.common`.
+(``analyze``), :mod:`~cogdyn.cli.interop` (``import-torch``) and :mod:`~cogdyn.cli.study`
+(sweeps, results, report); each imports only :mod:`~cogdyn.cli.common`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cogdyn.cli import analysis, study, train
+from cogdyn.cli import analysis, interop, study, train
 from cogdyn.cli.common import Parser, UsageError
 from cogdyn.config import ConfigError
 
@@ -26,6 +26,7 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     train.add_commands(sub)
     analysis.add_commands(sub)
+    interop.add_commands(sub)
     study.add_commands(sub)
     return parser
 

@@ -76,8 +76,14 @@ def _print_analysis(s: dict[str, Any]) -> None:
         if s["headline_over"] == "post_criterion"
         else "the final model (no post-criterion checkpoint analysed)"
     )
+    source = s.get("source")
+    head = (
+        f"imported {source.get('arch')} from {source.get('from')}"
+        if isinstance(source, dict)
+        else f"{s['algo']} δ={s['delta']} seed={s['seed']}"
+    )
     print(
-        f"{s['algo']} δ={s['delta']} seed={s['seed']} (accuracy {fmt(s['accuracy'])}), "
+        f"{head} (accuracy {fmt(s['accuracy'])}), "
         f"{s['grid']['phase']} census, {s['grid']['n_grid_points']} grid points × "
         f"{s['grid']['n_starts']} starts"
     )
@@ -99,6 +105,8 @@ def _print_analysis(s: dict[str, Any]) -> None:
         )
     if s.get("balance_index"):
         _print_populations(s)
+    elif s.get("populations_skipped"):
+        print(f"populations: skipped ({s['populations_skipped']})")
     for name, path in s["files"].items():
         print(f"{name}: {path}")
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from cogdyn import io
 from cogdyn.analysis.evaluation import evaluate_run
-from cogdyn.cli.common import positive_int, prepare_out
+from cogdyn.cli.common import UsageError, positive_int, prepare_out
 from cogdyn.config import RunConfig, load_toml, merge, run_config_from_dict
-from cogdyn.interop import export_run
+from cogdyn.interop import export_driada, export_run
 from cogdyn.train.run import train
 
 
@@ -90,6 +90,21 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
+    if args.driada:
+        out = Path(args.out) if args.out else run_dir / "driada.npz"
+        try:
+            path = export_driada(
+                run_dir,
+                out,
+                n_trials=args.trials,
+                seed=args.seed,
+                model_file=args.checkpoint or io.MODEL_FILE,
+            )
+        except ValueError as err:
+            raise UsageError(f"export: {err}") from None
+        print(f"hidden states and task variables of {args.trials} trials for DRIADA: {path}")
+        print("load: cogdyn.interop.driada_experiment(path)  (pip install 'cogdyn[driada]')")
+        return 0
     out = Path(args.out) if args.out else run_dir / "trajectories.npz"
     path = export_run(
         run_dir,
@@ -169,7 +184,15 @@ def add_commands(sub: Any) -> None:
         "export", help="hidden trajectories of a run on fresh trials → .npz (trial, time, unit)"
     )
     p.add_argument("run_dir", help="a run directory written by `cogdyn train`")
-    p.add_argument("--out", help="output file (default RUN_DIR/trajectories.npz)")
+    p.add_argument(
+        "--out", help="output file (default RUN_DIR/trajectories.npz, or RUN_DIR/driada.npz)"
+    )
+    p.add_argument(
+        "--driada",
+        action="store_true",
+        help="hidden states (units × time) and task variables per time step, as DRIADA's "
+        "experiment loader takes them (cogdyn.interop.driada_experiment)",
+    )
     p.add_argument("--trials", type=positive_int, default=500, help="fresh trials (default 500)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fresh trials (default 0)")
     p.add_argument(

@@ -20,6 +20,12 @@ from cogdyn.dynamics.relu_solver import (
     patterns_from_states,
     relu_fixed_points,
 )
+from cogdyn.dynamics.step_map import (
+    StepMap,
+    frozen_input_map,
+    is_relu_rnn,
+    search_fixed_points,
+)
 
 __all__ = [
     "LABELS",
@@ -29,13 +35,17 @@ __all__ = [
     "FrozenInputMap",
     "MapClassification",
     "Stability",
+    "StepMap",
     "all_patterns",
     "basins",
     "classify_map",
     "classify_stability",
     "find_fixed_points",
     "fixed_points_from_states",
+    "frozen_input_map",
+    "is_relu_rnn",
     "lyapunov_spectrum",
     "patterns_from_states",
     "relu_fixed_points",
+    "search_fixed_points",
 ]

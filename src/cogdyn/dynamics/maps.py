@@ -26,12 +26,18 @@ from torch import Tensor
 
 def _model_weights(model: Any) -> tuple[Tensor, Tensor, Tensor, float]:
     """(W, W_in, b, α) of a VanillaRNN or a one-layer ``torch.nn.RNN(nonlinearity="relu")``."""
-    if getattr(model, "nonlinearity", "relu") != "relu":
-        raise ValueError(f"model must be a ReLU RNN, got nonlinearity={model.nonlinearity!r}")
+    other = "; for any other network use cogdyn.dynamics.frozen_input_map (its step function)"
+    mode = getattr(model, "mode", "RNN_RELU")  # torch.nn.RNNBase: RNN_TANH, GRU, LSTM, ...
+    if getattr(model, "nonlinearity", "relu") != "relu" or mode != "RNN_RELU":
+        kind = getattr(model, "nonlinearity", None) or type(model).__name__
+        raise ValueError(f"FrozenInputMap is the map of a ReLU RNN, got {kind}{other}")
     try:
         w, w_in = model.weight_hh_l0, model.weight_ih_l0
     except AttributeError as err:
-        raise ValueError("model must have weight_hh_l0 and weight_ih_l0 (a ReLU RNN)") from err
+        raise ValueError(
+            f"FrozenInputMap is the map of a ReLU RNN (weight_hh_l0, weight_ih_l0), got "
+            f"{type(model).__name__}{other}"
+        ) from err
     bias = getattr(model, "bias", None)
     if not isinstance(bias, Tensor):
         # torch.nn.RNN: `bias` is a bool flag; its biases are the two vectors.
@@ -103,6 +109,11 @@ class FrozenInputMap:
     @property
     def dtype(self) -> torch.dtype:
         return self.weight.dtype
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the map's tensors."""
+        return self.weight.device
 
     def select(self, index: Tensor | Sequence[int]) -> FrozenInputMap:
         """The map whose row i is this map's row ``index[i]`` (conditions may repeat)."""
