@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from cogdyn import io
+from cogdyn.behaviour import check_trials_memory
 from cogdyn.io import load_run
 from cogdyn.tasks import make_task
 from cogdyn.tasks.base import TrialBatch
@@ -141,6 +142,7 @@ def export_run(
     """Hidden trajectories of a run directory's model on ``n_trials`` fresh trials → ``.npz``."""
 
     config, model = load_run(run_dir, model_file)
+    check_trials_memory(config.task, n_trials, model.hidden, "--trials")
     task = make_task(config.task)
     batch = task.sample(n_trials, torch.Generator().manual_seed(seed))
     dt = config.task.dt if config.task.is_ctxdm else float(getattr(task, "dt", 1.0))
