@@ -147,7 +147,7 @@ def test_a_killed_worker_is_recorded_as_failed(tmp_path):
         ('[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0]\n[analysis.census]\ngrid = 4\n', "grid"),
         ('[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0]\n[model]\ndelta = 0.1\n', "model.delta"),
         ('[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0, 0]\n', "grid.seed"),
-        ("[grid\n", "--config"),
+        ("[grid\n", "sweep: "),
     ],
 )
 def test_bad_sweep_file_exits_2_with_one_line(tmp_path, capsys, text, field):
