@@ -48,15 +48,24 @@ def test_rerun_skips_finished_cells(tiny_sweep):
     pd.testing.assert_frame_equal(_comparable(again), _comparable(results))
 
 
-def test_ray_executor_gives_the_same_table(tiny_sweep, tmp_path):
-    ray = pytest.importorskip("ray")
+def test_ray_executor_gives_the_same_table(tiny_sweep, tmp_path, monkeypatch):
+    """On a Ray cluster that is already running, reached through RAY_ADDRESS as under `ray job
+    submit` (no --address): cogdyn attaches without passing resources (which Ray refuses for
+    an existing cluster), writes every cell's log to DIR/logs and gives the local table."""
+    pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
     path, _, results = tiny_sweep
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    monkeypatch.setenv("RAY_ADDRESS", cluster.address)
     try:
         on_ray, _ = run_sweep(load_sweep(path), tmp_path / "ray", executor="ray", progress=False)
     finally:
-        ray.shutdown()
+        cluster.shutdown()
     pd.testing.assert_frame_equal(_comparable(on_ray), _comparable(results))
+    for cell in on_ray["cell"]:
+        log = (tmp_path / "ray" / "logs" / f"{cell}.log").read_text()
+        assert f"== {cell}: Ray worker pid" in log and f"{cell}: done" in log
 
 
 def _running_cell(out):
