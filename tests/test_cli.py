@@ -294,3 +294,22 @@ def test_an_internal_error_prints_one_line_and_the_log_of_its_traceback(
     assert str(log) in err
     text = log.read_text()
     assert "Traceback" in text and "ZeroDivisionError" in text and "command: cogdyn train" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["analyze", "RUN", "--threads", "100000000"], "--threads: must be at most 4096"),
+        (["train", "--device", "cuda", "--dry-run"], "train.device"),
+        (["train", "--lr", "nan", "--dry-run"], "train.lr: must be > 0"),
+        (["train", "--delta", "inf", "--dry-run"], "model.delta: must be > 0"),
+    ],
+)
+def test_values_torch_would_crash_on_are_refused(tiny_run, capsys, args, needle):
+    """torch segfaults on set_num_threads(10**8); CUDA may be absent; NaN and inf are no sizes."""
+    import torch
+
+    if "cuda" in args and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main([str(tiny_run) if a == "RUN" else a for a in args]) == 2
+    assert needle in _one_line(capsys)

@@ -198,3 +198,64 @@ def test_the_report_builds_from_a_real_sweep(tiny_sweep, tmp_path, capsys):
     # The two networks the report shows got their figure data, the others were spared it.
     with_data = [r.name for r in (out / RUNS_DIR).iterdir() if (r / "analysis/figdata").is_dir()]
     assert sorted(name.split("-")[0] for name in with_data) == ["ppo", "sl"]
+
+
+def test_a_diverged_cell_is_recorded_with_its_reason(tmp_path):
+    """Training that blows up fails its cell (stage train, the reason in one line) and says so
+    in the cell's run directory too; the table shows it."""
+    from cogdyn.experiments.cell import run_cell, run_dir
+    from cogdyn.experiments.results import write_results
+    from tests.experiments.conftest import TINY
+
+    text = TINY.replace("MAX_UPDATES", "4").replace("delta = [0.1, 0.2]", "delta = [1e308]")
+    (tmp_path / "diverge.toml").write_text(text.replace('algo = ["sl", "ppo"]', 'algo = ["sl"]'))
+    sweep = load_sweep(tmp_path / "diverge.toml")
+    out, cell = tmp_path / "out", sweep.cells[0].id
+    record = run_cell(out, sweep, cell)
+    assert record["status"] == "failed" and record["stage"] == "train"
+    assert record["error"].startswith("training diverged: non-finite loss at update 1")
+    assert "\n" not in record["error"] and record["log"] == f"logs/{cell}.log"
+    failure = io.read_json(run_dir(out, cell) / io.FAILURE_FILE)
+    assert failure["status"] == "failed" and "non-finite loss" in failure["error"]
+    row = write_results(out, sweep).iloc[0]
+    assert row["status"] == "failed" and "training diverged" in row["error"]
+
+
+class _FakeRay:
+    """Records ray.init calls; refuses resources when a cluster "is running", as Ray does."""
+
+    def __init__(self, running: bool) -> None:
+        self.running, self.calls = running, []
+
+    def is_initialized(self) -> bool:
+        return False
+
+    def init(self, **kwargs):
+        self.calls.append(kwargs)
+        if self.running and kwargs.get("address") is None and kwargs.get("num_cpus"):
+            raise ValueError(
+                "When connecting to an existing cluster, num_cpus and num_gpus must not be "
+                "provided."
+            )
+
+
+@pytest.mark.parametrize(
+    ("address", "env", "running", "expected"),
+    [
+        (None, None, False, [{"num_cpus": 4}]),  # nothing running: a local Ray of our own
+        (None, None, True, [{"num_cpus": 4}, {}]),  # `ray start` left one: attach, no resources
+        ("auto", None, True, [{"address": "auto"}]),
+        (None, "10.0.0.1:6379", True, [{"address": "10.0.0.1:6379"}]),  # ray job submit
+    ],
+)
+def test_which_ray_cluster(monkeypatch, address, env, running, expected):
+    from cogdyn.experiments.executors import RayExecutor
+
+    if env is None:
+        monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    else:
+        monkeypatch.setenv("RAY_ADDRESS", env)
+    ray = _FakeRay(running)
+    assert RayExecutor(address, workers=2)._init(ray, threads=2)
+    calls = [{k: v for k, v in c.items() if k in ("address", "num_cpus")} for c in ray.calls]
+    assert calls == expected

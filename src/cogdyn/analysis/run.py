@@ -45,7 +45,8 @@ from cogdyn.analysis.phase_points import PhasePoints, phase_fixed_points, phase_
 from cogdyn.analysis.populations import PopulationResult, analyze_populations
 from cogdyn.analysis.summary import run_summary
 from cogdyn.behaviour import check_trials_memory, evaluate
-from cogdyn.errors import ConfigError, check_int
+from cogdyn.config import MAX_THREADS
+from cogdyn.errors import ConfigError, check_int, require
 from cogdyn.populations import PopulationOptions
 from cogdyn.populations.crystallisation import training_trajectory
 from cogdyn.progress import progress_bar
@@ -107,6 +108,7 @@ def analyze_run(
     check_trials_memory(config.task, n_trials, final_model.hidden, "analyze.n_trials")
     if threads is not None:
         check_int("analyze.threads", threads, 1)
+        require(threads <= MAX_THREADS, "analyze.threads", f"must be at most {MAX_THREADS}")
     opts = census or CensusOptions()
     if population_options is not None and not isinstance(population_options, PopulationOptions):
         raise ConfigError("analyze.population_options", "must be a PopulationOptions")

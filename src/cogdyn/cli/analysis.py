@@ -10,7 +10,7 @@ from typing import Any
 from cogdyn import examples, io
 from cogdyn.analysis import analyze_run
 from cogdyn.analysis.census import CensusOptions
-from cogdyn.cli.common import UsageError, count, fmt, positive_int
+from cogdyn.cli.common import UsageError, count, fmt, positive_int, thread_count
 from cogdyn.populations.options import PopulationOptions
 
 
@@ -187,6 +187,6 @@ def add_commands(sub: Any) -> None:
         help="period whose per-trial mean activity the functional connectivity uses "
         "(default delay)",
     )
-    p.add_argument("--threads", type=positive_int, help="torch threads (default: unchanged)")
+    p.add_argument("--threads", type=thread_count, help="torch threads (default: unchanged)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=_cmd_analyze)

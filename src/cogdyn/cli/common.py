@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from cogdyn import io
-from cogdyn.config import TaskConfig
+from cogdyn.config import MAX_THREADS, TaskConfig
 
 
 class UsageError(Exception):
@@ -47,6 +47,14 @@ def int_at_least(lowest: int) -> Callable[[str], int]:
 
 count = int_at_least(0)
 positive_int = int_at_least(1)
+
+
+def thread_count(text: str) -> int:
+    """A number of torch threads, 1 … MAX_THREADS (torch crashes on absurd counts)."""
+    value = positive_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_THREADS}, got {value}")
+    return value
 
 
 def fmt(x: float | None, digits: int = 3) -> str:

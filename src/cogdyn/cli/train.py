@@ -15,6 +15,7 @@ from cogdyn.config import RunConfig, load_toml, merge, run_config_from_dict
 from cogdyn.interop import export_run
 from cogdyn.memory import format_bytes
 from cogdyn.tasks import make_task
+from cogdyn.train.loop import resolve_device
 from cogdyn.train.run import check_run_config, train
 
 
@@ -69,6 +70,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _print_dry_run(config: RunConfig) -> int:
     need = check_run_config(config)
     make_task(config.task).check_target(config.train.target_accuracy)
+    resolve_device(config.train.device)
     print(json.dumps(config.to_json(), indent=2))
     print(f"memory: about {format_bytes(need)} at least; nothing trained (--dry-run)")
     return 0

@@ -34,7 +34,14 @@ from typing import Any
 
 from cogdyn.analysis.census import CensusOptions, check_census_memory
 from cogdyn.behaviour import check_trials_memory
-from cogdyn.config import RunConfig, build_section, load_toml, merge, run_config_from_dict
+from cogdyn.config import (
+    MAX_THREADS,
+    RunConfig,
+    build_section,
+    load_toml,
+    merge,
+    run_config_from_dict,
+)
 from cogdyn.dynamics.classify import ClassifyOptions
 from cogdyn.errors import ConfigError, check_int, unknown_key
 from cogdyn.populations.options import PopulationOptions
@@ -251,6 +258,8 @@ def _execution(table: Any) -> int:
             raise unknown_key(f"execution.{key}", ["threads"])
     threads = table.get("threads", 1)
     check_int("execution.threads", threads, 1)
+    if threads > MAX_THREADS:
+        raise ConfigError("execution.threads", f"must be at most {MAX_THREADS}, got {threads}")
     return threads
 
 
