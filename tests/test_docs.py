@@ -42,7 +42,6 @@ KNOWN_MISSING: set[str] = {
     "cogdyn.dynamics.maps:FrozenInputMap.dtype",
     "cogdyn.dynamics.maps:FrozenInputMap.n_conditions",
     "cogdyn.dynamics.maps:FrozenInputMap.n_units",
-    "cogdyn.io:read_json",
     "cogdyn.models.rnn:VanillaRNN.bias",
     "cogdyn.populations.groups:Groups.sizes",
     "cogdyn.populations.options:PopulationOptions.to_json",

@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cogdyn.duration import Duration
-from cogdyn.errors import ConfigError, finite, is_int, require
+from cogdyn.errors import ConfigError, finite, is_int, require, unknown_key
+from cogdyn.schema import unstamp
 
 __all__ = [
+    "EXTRA_TABLES",
+    "RUN_TABLES",
     "ConfigError",
     "Duration",
     "ModelConfig",
@@ -187,6 +190,8 @@ class ModelConfig:
         )
 
 
+MAX_THREADS = 4096
+"""Most torch threads a run may ask for (torch refuses far larger counts with an overflow)."""
 ALGOS: tuple[str, ...] = ("ppo", "sl")
 """The learning paradigms (``train.algo``), in display order: RL first."""
 _ALGO_DEFAULTS = {"max_updates": {"sl": 20000, "ppo": 1000}, "eval_every": {"sl": 50, "ppo": 5}}
@@ -239,7 +244,7 @@ class TrainConfig:
         require(self.batch_size >= 1, "train.batch_size", "must be ≥ 1")
         require(self.eval_every >= 1, "train.eval_every", "must be ≥ 1")
         require(self.eval_trials >= 1, "train.eval_trials", "must be ≥ 1")
-        require(self.threads >= 0, "train.threads", "must be ≥ 0")
+        require(0 <= self.threads <= MAX_THREADS, "train.threads", f"must be in 0 … {MAX_THREADS}")
         require(
             isinstance(self.post_criterion_evals, int) and self.post_criterion_evals >= 0,
             "train.post_criterion_evals",
@@ -308,7 +313,7 @@ def build_section(cls: type, section: str, values: Mapping[str, Any]) -> Any:
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         if key not in names:
-            raise ConfigError(f"{section}.{key}", f"unknown field; allowed: {', '.join(names)}")
+            raise unknown_key(f"{section}.{key}", names)
         default = getattr(cls(), key)
         if cls is TaskConfig and key in ("fixation", "stimulus", "delay", "decision"):
             value = Duration.parse(value, f"{section}.{key}")
@@ -317,7 +322,13 @@ def build_section(cls: type, section: str, values: Mapping[str, Any]) -> Any:
                 raise ConfigError(f"{section}.{key}", "must be a list of numbers in [0, 100]")
             value = tuple(value)
         elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                raise ConfigError(
+                    f"{section}.{key}",
+                    f"must be a finite number, got an integer of {len(str(value))} digits",
+                ) from None
         elif isinstance(default, bool) and not isinstance(value, bool):
             raise ConfigError(f"{section}.{key}", f"must be true or false, got {value!r}")
         kwargs[key] = value
@@ -329,13 +340,29 @@ def build_section(cls: type, section: str, values: Mapping[str, Any]) -> Any:
         raise ConfigError(section, str(e)) from None
 
 
-def run_config_from_dict(data: Mapping[str, Any]) -> RunConfig:
-    """Build a :class:`RunConfig` from nested tables (as in TOML or ``config.json``)."""
-    known = {"task", "model", "train"}
-    extra = {k: v for k, v in data.items() if k not in known}
-    for k, v in extra.items():
+RUN_TABLES: tuple[str, ...] = ("task", "model", "train")
+EXTRA_TABLES: tuple[str, ...] = ("ppo",)
+"""Algorithm tables a run config may hold besides :data:`RUN_TABLES` (validated by their
+algorithm, e.g. ``PPOConfig.from_run_config``)."""
+
+
+def run_config_from_dict(data: Mapping[str, Any], where: str = "config") -> RunConfig:
+    """Build a :class:`RunConfig` from nested tables (as in TOML or ``config.json``).
+
+    A table or key this cogdyn does not know is a ConfigError (a typo such as ``[trian]`` must
+    not silently train with defaults); fields missing from ``data`` take their defaults, which
+    is how a ``config.json`` written before a field was added still reads. ``schema_version``
+    (:mod:`cogdyn.schema`) is checked against ``where`` and dropped."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(where, "must be a table of task, model, train (and ppo) tables")
+    data = unstamp(data, where)
+    allowed = (*RUN_TABLES, *EXTRA_TABLES)
+    for k, v in data.items():
+        if k not in allowed:
+            raise unknown_key(str(k), allowed, "table")
         if not isinstance(v, Mapping):
-            raise ConfigError(k, "unknown top-level key; allowed tables: task, model, train, ppo")
+            raise ConfigError(str(k), "must be a table")
+    extra = {k: v for k, v in data.items() if k in EXTRA_TABLES}
     return RunConfig(
         task=build_section(TaskConfig, "task", data.get("task", {})),
         model=build_section(ModelConfig, "model", data.get("model", {})),
@@ -344,16 +371,21 @@ def run_config_from_dict(data: Mapping[str, Any]) -> RunConfig:
     )
 
 
-def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML config file; a missing file or bad syntax is a ConfigError."""
+def load_toml(path: str | Path, field_name: str = "--config") -> dict[str, Any]:
+    """Read a TOML config file; a missing or unreadable file, or bad syntax, is a ConfigError
+    naming ``field_name``."""
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError("--config", f"no such file: {p}")
+    if not p.exists() or p.is_dir():
+        raise ConfigError(field_name, f"no such file: {p}")
     try:
         with p.open("rb") as fh:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError("--config", f"{p} is not valid TOML ({e})") from None
+        raise ConfigError(field_name, f"{p} is not valid TOML ({e})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(field_name, f"{p} is not valid TOML (not UTF-8 text)") from None
+    except OSError as e:
+        raise ConfigError(field_name, f"cannot read {p} ({e.strerror or e})") from None
 
 
 def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -65,6 +65,7 @@ from cogdyn.dynamics.classify import (
 from cogdyn.dynamics.maps import FrozenInputMap
 from cogdyn.dynamics.step_map import StepMap, frozen_input_map
 from cogdyn.errors import check_int, finite, is_int, require
+from cogdyn.memory import FLOAT64, require_memory
 from cogdyn.tasks.base import DECISION, DELAY, STIMULUS
 from cogdyn.tasks.ctxdm import CtxDM
 
@@ -252,6 +253,7 @@ def census_map(
     as for :func:`attractor_census`.
     """
     opts = dataclasses.replace(options or CensusOptions(), **overrides)
+    check_census_memory(_hidden_size(model), opts, task.config.dim_ring)
     coh = opts.stimuli(task.config.dim_ring)
     inputs, grid = condition_inputs(task, list(opts.contexts), coh, coh, PHASES[opts.phase])
     n_cond, s = len(grid), opts.n_starts
@@ -266,6 +268,43 @@ def census_map(
     x0 = torch.cat(starts, dim=1).reshape(n_cond * s, -1)
     fmap = frozen_input_map(model, inputs).tile(s)
     return fmap, x0.to(fmap.dtype), grid
+
+
+def census_rows(options: CensusOptions, n_choices: int = 2) -> int:
+    """Orbits of one census: contexts × stimuli² × starts."""
+    return len(options.contexts) * len(options.stimuli(n_choices)) ** 2 * options.n_starts
+
+
+def census_bytes(n_hidden: int, options: CensusOptions, n_choices: int = 2) -> int:
+    """A lower bound of the memory of one census's batched classification: per orbit (context ×
+    c₁ × c₂ × start) about a dozen float64 states of the orbit's statistics, a tangent frame per
+    exponent (with its QR work) and the measured series and recurrences."""
+    c = options.classify
+    rows = census_rows(options, n_choices)
+    k = min(c.n_exponents, n_hidden)
+    per_row = (12 + 3 * k) * n_hidden + c.max_period + 2 * c.measure
+    return FLOAT64 * rows * per_row
+
+
+def check_census_memory(n_hidden: int, options: CensusOptions, n_choices: int = 2) -> None:
+    """Refuse a census whose batch exceeds the machine's memory (ConfigError naming
+    ``census.grid``) before allocating it."""
+    rows = census_rows(options, n_choices)
+    points = len(options.stimuli(n_choices))
+    require_memory(
+        census_bytes(n_hidden, options, n_choices),
+        "census.grid",
+        f"a census of {rows} orbits ({points}² grid points × {len(options.contexts)} "
+        f"contexts × {options.n_starts} starts) of a network of {n_hidden} units",
+        "lower the grid (--grid) or the extra starts (--starts)",
+    )
+
+
+def _hidden_size(model: Any) -> int:
+    hidden = getattr(model, "hidden", None)
+    if isinstance(hidden, int):
+        return hidden
+    return int(next(model.parameters()).shape[0])
 
 
 def attractor_census(

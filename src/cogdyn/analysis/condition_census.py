@@ -31,6 +31,7 @@ from cogdyn.analysis.summary import stats
 from cogdyn.dynamics.classify import LABELS, ClassifyOptions, classify_map
 from cogdyn.dynamics.maps import FrozenInputMap
 from cogdyn.dynamics.step_map import frozen_input_map
+from cogdyn.schema import stamp
 from cogdyn.tasks.base import STIMULUS
 from cogdyn.tasks.neurogym import period_id
 from cogdyn.tasks.registry import make_task
@@ -122,7 +123,7 @@ def analyze_condition_run(
 
     run_dir = Path(run_dir)
     config, final_model = io.load_run(run_dir)
-    train_summary = io.read_json(run_dir / io.SUMMARY_FILE)
+    train_summary = io.read_summary(run_dir)
     task = make_task(config.task)
     start = time.perf_counter()
     tables, records = [], []
@@ -137,7 +138,7 @@ def analyze_condition_run(
     io.atomic_write_bytes(io.analysis_file(run_dir, "attractors"), attractors.to_parquet())
     summary = _summary(records, train_summary, task.name)
     summary["wall_s"] = round(time.perf_counter() - start, 2)
-    io.write_json(out / io.SUMMARY_FILE, summary)
+    io.write_json(out / io.SUMMARY_FILE, stamp(summary))
     return summary
 
 

@@ -45,14 +45,15 @@ from cogdyn.analysis.condition_census import analyze_condition_run, condition_in
 from cogdyn.analysis.phase_points import PhasePoints, phase_fixed_points, phase_points_summary
 from cogdyn.analysis.populations import PopulationResult, analyze_populations
 from cogdyn.analysis.summary import run_summary
-from cogdyn.behaviour import evaluate
-from cogdyn.config import ModelConfig, TaskConfig
+from cogdyn.behaviour import check_trials_memory, evaluate
+from cogdyn.config import MAX_THREADS, ModelConfig, TaskConfig
 from cogdyn.dynamics.step_map import is_relu_rnn, network_kind
 from cogdyn.errors import ConfigError, check_int, finite, require
 from cogdyn.models import VanillaRNN
 from cogdyn.populations import PopulationOptions
 from cogdyn.populations.crystallisation import training_trajectory
 from cogdyn.progress import progress_bar
+from cogdyn.schema import stamp
 from cogdyn.tasks import CtxDM, TrialBatch, make_task
 
 POPULATION_TABLES = ("populations", "robustness", "information", "crystallisation")
@@ -110,23 +111,24 @@ def analyze_run(
         classify options and ``seed``; its summary has a ``task`` key).
     """
     run_dir = Path(run_dir)
+    io.check_finished(run_dir)
     config, final_model = io.load_run(run_dir)
-    if not (run_dir / io.SUMMARY_FILE).is_file():
-        raise FileNotFoundError(f"{run_dir} has no {io.SUMMARY_FILE}: training did not finish")
     if not config.task.is_ctxdm:  # a trial-condition task (neurogym): its own census only
         with _threads(threads):
             classify = (census or CensusOptions()).classify
             return analyze_condition_run(
                 run_dir, checkpoints=checkpoints, classify=classify, seed=seed
             )
-    train_summary = io.read_json(run_dir / io.SUMMARY_FILE)
+    train_summary = io.read_summary(run_dir)
     selected = select_checkpoints(train_summary, checkpoints)
     for ck in selected:
         if not (run_dir / ck.file).is_file():
             raise FileNotFoundError(f"checkpoint {ck.file} is missing from {run_dir}")
     check_int("analyze.n_trials", n_trials, 1)
+    check_trials_memory(config.task, n_trials, final_model.hidden, "analyze.n_trials")
     if threads is not None:
         check_int("analyze.threads", threads, 1)
+        require(threads <= MAX_THREADS, "analyze.threads", f"must be at most {MAX_THREADS}")
     require(
         finite(min_accuracy) and 0 <= min_accuracy <= 1,
         "analyze.min_accuracy",
@@ -184,7 +186,7 @@ def analyze_run(
         source=train_summary.get("source"),
         files={**{k: str(v) for k, v in files.items()}, "summary": str(out / io.SUMMARY_FILE)},
     )
-    io.write_json(out / io.SUMMARY_FILE, summary)
+    io.write_json(out / io.SUMMARY_FILE, stamp(summary))
     return summary
 
 

@@ -26,15 +26,18 @@ import torch
 from cogdyn import io
 from cogdyn.behaviour import evaluate
 from cogdyn.config import ConfigError, RunConfig
+from cogdyn.errors import RunFailed
 from cogdyn.models import VanillaRNN
 from cogdyn.progress import progress_bar
+from cogdyn.schema import stamp
 from cogdyn.tasks import TrialTask, make_task
 from cogdyn.train.resume import clear_resume, load_resume, save_resume
 from cogdyn.train.tensorboard import ScalarLog
 
 
-class TrainingDiverged(RuntimeError):
-    """Training produced a non-finite loss (the run is recorded as failed, not saved as done)."""
+class TrainingDiverged(RunFailed):
+    """Training produced a non-finite loss: the run is recorded as failed (``failure.json`` in
+    its directory, with the reason), not saved as done."""
 
 
 class Updater(Protocol):
@@ -104,10 +107,13 @@ def run_training(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    same = io.as_written(config.to_json())
-    if resume and (out / io.CONFIG_FILE).is_file() and io.read_json(out / io.CONFIG_FILE) != same:
-        raise ConfigError("resume", f"{out} holds a run with a different config")
-    io.write_json(out / io.CONFIG_FILE, config.to_json())
+    if resume and (out / io.CONFIG_FILE).is_file():
+        # Compared as this cogdyn reads both: a field added since the run began is at its default.
+        old = io.as_written(io.read_config(out).to_json())
+        if old != io.as_written(config.to_json()):
+            raise ConfigError("resume", f"{out} holds a run with a different config")
+    io.write_json(out / io.CONFIG_FILE, stamp(config.to_json()))
+    (out / io.FAILURE_FILE).unlink(missing_ok=True)  # a failure of an earlier attempt
     io.write_json(out / io.ENV_FILE, io.environment_info(str(device)))
 
     seeds = Seeds.from_seed(tc.seed)
@@ -154,7 +160,11 @@ def run_training(
             last_stats = updater.update()
             update += 1
             if not np.isfinite(last_stats.get("loss", 0.0)):
-                raise TrainingDiverged(f"non-finite loss at update {update}")
+                reason = f"training diverged: non-finite loss at update {update}"
+                record = {"status": "failed", "stage": "train", "error": reason, "update": update}
+                io.write_json(out / io.FAILURE_FILE, stamp(record))
+                advice = f"lower model.delta ({config.model.delta:g}) or train.lr ({tc.lr:g})"
+                raise TrainingDiverged(f"{reason}; {advice}", out / io.FAILURE_FILE)
             totals["trials"] += int(last_stats["trials"])
             totals["env_steps"] += int(last_stats["env_steps"])
             is_eval = update % tc.eval_every == 0 or update == tc.max_updates
@@ -238,6 +248,6 @@ def run_training(
         "device": str(device),
         "checkpoints": checkpoints,
     }
-    io.write_json(out / io.SUMMARY_FILE, summary)
+    io.write_json(out / io.SUMMARY_FILE, stamp(summary))
     clear_resume(out)
     return summary
