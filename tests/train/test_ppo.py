@@ -267,7 +267,7 @@ def test_ppo_solves_a_contextual_bandit(one_thread):
     for _ in range(30):
         stats = updater.update()
     assert evaluate(model, task, held_out).accuracy > 0.95
-    assert stats["mean_return"] > 0.8
+    assert stats["train_return"] > 0.8
     assert stats["trials"] == 128 and stats["env_steps"] == 128  # one step per episode
 
 
@@ -276,7 +276,7 @@ def test_update_stats(one_thread):
     cfg = PPOConfig(rollout_trials=32, minibatches=2, epochs=2)
     updater = PPOUpdater(_model(), task, torch.Generator().manual_seed(0), "cpu", cfg)
     stats = updater.update()
-    for key in ("loss", "policy_loss", "value_loss", "entropy", "mean_return", "approx_kl"):
+    for key in ("loss", "policy_loss", "value_loss", "entropy", "train_return", "approx_kl"):
         assert key in stats and stats[key] == stats[key]  # present and not NaN
     assert 0 <= stats["clip_frac"] <= 1
     assert stats["trials"] == 32
@@ -343,3 +343,29 @@ def test_default_ppo_reaches_criterion(tmp_path):
     )
     summary = train_ppo(cfg, tmp_path, progress=False)
     assert summary["reached_criterion"], summary
+
+
+def test_metrics_mean_return_is_the_greedy_evaluation(tmp_path, one_thread):
+    """metrics.csv's ``mean_return`` is the greedy policy's return on the held-out trials (as in
+    summary.json), not the stochastic rollout's, which is ``train_return`` (issue 19, item 6)."""
+    from cogdyn.tasks import make_task
+    from cogdyn.train.loop import Seeds
+
+    cfg = run_config_from_dict(TINY)
+    train_ppo(cfg, tmp_path, progress=False)
+    with open(tmp_path / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert "train_return" in rows[0]
+    task = make_task(cfg.task)
+    seeds = Seeds.from_seed(cfg.train.seed)
+    held_out = task.sample(cfg.train.eval_trials, torch.Generator().manual_seed(seeds.eval))
+    # four updates never reach the criterion: model.safetensors holds the weights of update 4
+    from cogdyn import io
+
+    model = io.load_model(tmp_path / "model.safetensors")
+    assert int(rows[-1]["update"]) == 4
+    ev = evaluate(model, task, held_out)
+    assert float(rows[-1]["mean_return"]) == pytest.approx(ev.mean_return, abs=1e-6)
+    assert float(rows[-1]["accuracy"]) == pytest.approx(ev.accuracy, abs=1e-9)
+    # the rollout's return is a different number (a stochastic policy on other trials)
+    assert any(r["train_return"] != r["mean_return"] for r in rows)

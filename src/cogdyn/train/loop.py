@@ -198,8 +198,12 @@ def run_training(
                         "fix_break_rate": ev.fix_break_rate,
                         "no_response_rate": ev.no_response_rate,
                         "mean_return": ev.mean_return,
-                        **{k: float(v) for k, v in last_stats.items() if k not in totals},
                     }
+                )
+                # the updater's own statistics follow; they never replace an evaluation column
+                # (PPO's rollout return is ``train_return``, not the greedy ``mean_return``)
+                rows[-1].update(
+                    {k: float(v) for k, v in last_stats.items() if k not in totals | rows[-1]}
                 )
                 io.write_csv(out / io.METRICS_FILE, rows)
                 if board is not None:

@@ -404,7 +404,9 @@ class PPOUpdater:
         outcome = exp.outcome
         out.update(
             {
-                "mean_return": float(exp.rewards.sum(0).mean()),
+                # the stochastic rollout's return and accuracy; not the greedy evaluation's
+                # ``mean_return``/``accuracy`` columns of metrics.csv
+                "train_return": float(exp.rewards.sum(0).mean()),
                 "train_accuracy": outcome.accuracy,
                 "grad_norm": float(grad_norm),
                 "minibatch_steps": n_minibatches,
