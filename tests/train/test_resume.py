@@ -56,7 +56,8 @@ def test_resumed_run_equals_uninterrupted(tmp_path, monkeypatch, one_thread, alg
     assert io.read_json(tmp_path / "cut" / BOOK_FILE)["update"] == 4
     resumed = train(config, tmp_path / "cut", progress=False, resume=True)
 
-    for key in ("accuracy", "updates", "trials", "env_steps", "checkpoints"):
+    keys = ("accuracy", "heldout_accuracy", "model_update", "updates", "trials", "env_steps")
+    for key in (*keys, "checkpoints"):
         assert resumed[key] == whole[key], key
     a = io.load_state(tmp_path / "whole" / io.MODEL_FILE)[0]
     b = io.load_state(tmp_path / "cut" / io.MODEL_FILE)[0]
