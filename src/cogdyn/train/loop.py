@@ -53,7 +53,9 @@ class TrainingDiverged(RuntimeError):
 
 class Updater(Protocol):
     """One training algorithm. ``update()`` does one parameter update and returns its stats,
-    which must include ``trials`` and ``env_steps`` consumed by that update."""
+    which must include ``trials`` and ``env_steps`` consumed by that update. An updater may also
+    have ``hold()``: called once the criterion is met (and again on resuming a run past it), to
+    switch to the step size that keeps a solution rather than finds one."""
 
     def update(self) -> dict[str, float]: ...
 
@@ -210,6 +212,8 @@ def run_training(
         update, elapsed, rows = book["update"], book["wall_s"], book["rows"]
         totals, reached_at, post_done = book["totals"], book["reached_at"], book["post_done"]
         checkpoints.extend(book["checkpoints"])
+        if reached_at is not None and hasattr(updater, "hold"):
+            updater.hold()  # its optimiser state, restored, already holds the adapted step size
     start = time.perf_counter() - elapsed
     last_stats: dict[str, float] = {}
     show = sys.stderr.isatty() if progress is None else progress
@@ -264,6 +268,8 @@ def run_training(
             elif is_eval and accuracy >= tc.target_accuracy:
                 reached_at = {"update": update, "wall_s": wall, **totals}
                 kind = "criterion"
+                if hasattr(updater, "hold"):
+                    updater.hold()
             elif update in log_points:
                 kind = "log"
             if kind is not None:
