@@ -1,5 +1,6 @@
 """Supervised training: determinism, learning, checkpoints, run-directory contents."""
 
+import csv
 import json
 
 import pytest
@@ -136,6 +137,10 @@ def test_post_criterion_checkpoints(tmp_path, monkeypatch):
     assert s["model_selection"].startswith("last evaluation, at the criterion")
     assert s["accuracy"] == post[-1]["fresh_accuracy"]  # scored on the fresh trials
     assert s["heldout_accuracy"] == 0.98
+    # after the criterion the steps are hold_lr_scale (0.1) × lr
+    with open(tmp_path / "metrics.csv") as fh:
+        rates = {int(r["update"]): float(r["lr"]) for r in csv.DictReader(fh)}
+    assert rates == {4: 1e-3, 8: 1e-3, 12: 1e-4, 16: 1e-4, 20: 1e-4}
 
 
 def test_saved_model_is_the_last_checkpoint_at_criterion(tmp_path, monkeypatch):
@@ -201,3 +206,12 @@ def test_default_settings_reach_criterion(tmp_path, delta):
     assert len(crit) == 1 and crit[0]["accuracy"] >= 0.95
     # accuracy swings by a few points after the criterion (measured 0.86–0.99 over 9 runs)
     assert s["accuracy"] > 0.8
+
+
+def test_hold_lr_scale_is_validated():
+    from cogdyn.config import ConfigError
+
+    for bad in (0.0, 1.5, -0.1, float("nan")):
+        with pytest.raises(ConfigError, match=r"train\.hold_lr_scale"):
+            run_config_from_dict({"train": {"hold_lr_scale": bad}})
+    assert run_config_from_dict({"train": {"hold_lr_scale": 1}}).train.hold_lr_scale == 1.0
