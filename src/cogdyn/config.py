@@ -211,7 +211,14 @@ class TrainConfig:
     batch_size: int = 64
     """Trials per SL update (PPO: ``[ppo] rollout_trials``)."""
     lr: float = 1e-3
-    """Adam learning rate (both algorithms)."""
+    """Adam learning rate (both algorithms) until the criterion is met."""
+    hold_lr_scale: float = 0.1
+    """SL: once the criterion is met, the learning rate is ``lr`` × this for the post-criterion
+    evaluations (PPO adapts its rate instead: ``[ppo] trial_kl_target``). Why 0.1: at a constant
+    1e-3, the decision of weak-evidence (5 %) trials swings with the noise of 64-trial batches —
+    measured at δ = 0.1, seed 0, over 1100 updates after the criterion, the fresh-trial accuracy
+    of 110 evaluations ranged 0.853–0.99 and 22 % were below 0.93; at 1e-4 it ranged
+    0.957–0.99, none below. 1 keeps ``lr``."""
     grad_clip: float = 1.0
     """Gradient-norm clip of SL (PPO: ``[ppo] grad_clip``)."""
     eval_every: int | None = None
@@ -256,6 +263,11 @@ class TrainConfig:
             f"must be in (0, 1], got {self.target_accuracy}",
         )
         require(finite(self.lr) and self.lr > 0, "train.lr", f"must be > 0, got {self.lr}")
+        require(
+            finite(self.hold_lr_scale) and 0 < self.hold_lr_scale <= 1,
+            "train.hold_lr_scale",
+            f"must be in (0, 1], got {self.hold_lr_scale}",
+        )
         require(finite(self.grad_clip) and self.grad_clip > 0, "train.grad_clip", "must be > 0")
         require(
             finite(self.decision_weight) and self.decision_weight > 0,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -56,7 +58,8 @@ def test_resumed_run_equals_uninterrupted(tmp_path, monkeypatch, one_thread, alg
     assert io.read_json(tmp_path / "cut" / BOOK_FILE)["update"] == 4
     resumed = train(config, tmp_path / "cut", progress=False, resume=True)
 
-    for key in ("accuracy", "updates", "trials", "env_steps", "checkpoints"):
+    keys = ("accuracy", "heldout_accuracy", "model_update", "updates", "trials", "env_steps")
+    for key in (*keys, "checkpoints"):
         assert resumed[key] == whole[key], key
     a = io.load_state(tmp_path / "whole" / io.MODEL_FILE)[0]
     b = io.load_state(tmp_path / "cut" / io.MODEL_FILE)[0]
@@ -141,3 +144,52 @@ def test_kill_9_during_cogdyn_train_then_resume_gives_the_same_weights(
     # a finished run: --resume has nothing to do
     assert main(["train", "--resume", "--out", str(cut)]) == 0
     assert "training already finished" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("algo", "cls"), [("sl", supervised.SupervisedUpdater), ("ppo", ppo.PPOUpdater)]
+)
+def test_resumed_after_the_criterion_equals_uninterrupted(
+    tmp_path, monkeypatch, one_thread, read_metrics, algo, cls
+):
+    """Resumed past the criterion, the updater holds the solution as it did uninterrupted
+    (``hold()``: for PPO an adapted learning rate, restored with the optimiser state)."""
+    from cogdyn.behaviour import Evaluation
+    from cogdyn.tasks import make_task
+    from cogdyn.train import loop
+
+    config = _config(algo)
+    if algo == "ppo":  # a target the tiny network's updates exceed: the rate falls every update
+        ppo_table = {**config.extra["ppo"], "trial_kl_target": 1e-5}
+        config = dataclasses.replace(config, extra={"ppo": ppo_table})
+    task = make_task(config.task)
+    seed = loop.Seeds.from_seed(config.train.seed).eval
+    held_out = task.sample(config.train.eval_trials, torch.Generator().manual_seed(seed))
+    real = loop.evaluate
+
+    def at_criterion(model, task, batch):  # the held-out trials say 1.0: criterion at update 4
+        ev = real(model, task, batch)
+        if not torch.equal(batch.inputs, held_out.inputs):
+            return ev
+        return Evaluation(1.0, ev.fix_break_rate, ev.no_response_rate, ev.mean_return, ev.outcome)
+
+    monkeypatch.setattr(loop, "evaluate", at_criterion)
+    whole = train(config, tmp_path / "whole", progress=False)
+    assert whole["updates_to_criterion"] == 4 and whole["updates"] == 12
+    with monkeypatch.context() as m:
+        _interrupt_after(m, cls, 6)
+        with pytest.raises(_Crash):
+            train(config, tmp_path / "cut", progress=False)
+    resumed = train(config, tmp_path / "cut", progress=False, resume=True)
+    for key in ("accuracy", "model_update", "updates", "checkpoints"):
+        assert resumed[key] == whole[key], key
+    if algo == "ppo":
+        rates = [float(r["lr"]) for r in read_metrics(tmp_path / "whole" / io.METRICS_FILE)]
+        assert rates[0] == 1e-3 and max(rates[1:]) < 1e-3  # adapted after the criterion
+    a = io.load_state(tmp_path / "whole" / io.MODEL_FILE)[0]
+    b = io.load_state(tmp_path / "cut" / io.MODEL_FILE)[0]
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert read_metrics(tmp_path / "whole" / io.METRICS_FILE) == read_metrics(
+        tmp_path / "cut" / io.METRICS_FILE
+    )  # every column but wall_s

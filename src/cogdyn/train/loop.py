@@ -6,8 +6,23 @@ of ``update()`` performs one parameter update and reports what it consumed. :fun
 does the rest, identically for both paradigms, so their outputs line up column for column.
 
 Checkpoints: at initialisation (update 0), at log-spaced update counts (four per decade), at every
-evaluation after the criterion is first met (``post_criterion_evals`` of them), and the final
-model. Each is evaluated on the held-out trials and its accuracy stored in its JSON sidecar.
+evaluation after the criterion is first met (``post_criterion_evals`` of them), and the saved
+model. Each is evaluated on the held-out trials (``accuracy``) and on fresh trials
+(``fresh_accuracy``), and both are stored in its JSON sidecar.
+
+Two batches of trials, from two seed streams that training never draws from:
+
+* the **held-out** trials (``eval_trials`` of them) decide everything that is chosen: when the
+  criterion is met and which checkpoint becomes ``model.safetensors``;
+* the **fresh** trials (as many, from their own stream) decide nothing; they only score. A
+  checkpoint chosen because it scored ≥ the criterion on the held-out trials is, on those same
+  trials, biased upwards (the first evaluation to cross 0.95 is partly a lucky draw); its fresh
+  accuracy is not. ``summary.json``'s ``accuracy`` is the saved model's fresh accuracy.
+
+The saved model is the last evaluation at the criterion on the held-out trials: the final
+weights when the last post-criterion evaluation is at the criterion (``model_selection``
+says which), the criterion checkpoint at worst. A run that never met the criterion saves its
+final weights.
 """
 
 from __future__ import annotations
@@ -42,7 +57,9 @@ class TrainingDiverged(RunFailed):
 
 class Updater(Protocol):
     """One training algorithm. ``update()`` does one parameter update and returns its stats,
-    which must include ``trials`` and ``env_steps`` consumed by that update."""
+    which must include ``trials`` and ``env_steps`` consumed by that update. An updater may also
+    have ``hold()``: called once the criterion is met (and again on resuming a run past it), to
+    switch to the step size that keeps a solution rather than finds one."""
 
     def update(self) -> dict[str, float]: ...
 
@@ -54,10 +71,15 @@ class Seeds:
     init: int
     train: int
     eval: int
+    """The held-out trials: the criterion and the choice of the saved model."""
+    fresh: int
+    """The fresh trials: they score checkpoints and the saved model, and choose nothing."""
 
     @staticmethod
     def from_seed(seed: int) -> Seeds:
-        children = np.random.SeedSequence(seed).generate_state(3, dtype=np.uint64)
+        # the first three words are those of generate_state(3): the streams that existed before
+        # ``fresh`` are unchanged, so runs trained before it was added are reproduced exactly
+        children = np.random.SeedSequence(seed).generate_state(4, dtype=np.uint64)
         return Seeds(*(int(c) & 0x7FFF_FFFF_FFFF_FFFF for c in children))
 
 
@@ -80,6 +102,32 @@ def log_spaced_updates(limit: int, per_decade: int = 4) -> set[int]:
             return out
         out.add(u)
         k += 1
+
+
+def choose_model(
+    checkpoints: list[dict[str, Any]], target: float, reached: bool
+) -> tuple[dict[str, Any] | None, str]:
+    """The checkpoint that becomes ``model.safetensors``, and how it was chosen.
+
+    The last criterion or post-criterion checkpoint whose *held-out* accuracy is at ``target``
+    (the criterion checkpoint always is); None — the final weights — when the criterion was
+    never met. Fresh-trial accuracies play no part, so they stay an unbiased score of the choice.
+    """
+    if not reached:
+        return None, "final weights (the criterion was never met)"
+    at = [
+        c
+        for c in checkpoints
+        if c["kind"] in ("criterion", "post_criterion") and c["accuracy"] >= target
+    ]
+    chosen = at[-1]
+    last = checkpoints[-1]
+    if chosen is last:
+        return chosen, "last evaluation, at the criterion on the held-out trials"
+    return chosen, (
+        "last evaluation at the criterion on the held-out trials (update "
+        f"{chosen['update']}; the final weights, update {last['update']}, were below it)"
+    )
 
 
 def run_training(
@@ -121,16 +169,17 @@ def run_training(
         task.n_inputs, task.n_actions, config.model, torch.Generator().manual_seed(seeds.init)
     ).to(device)
     eval_batch = task.sample(tc.eval_trials, torch.Generator().manual_seed(seeds.eval)).to(device)
+    fresh_batch = task.sample(tc.eval_trials, torch.Generator().manual_seed(seeds.fresh)).to(device)
     updater = make_updater(model, task, torch.Generator().manual_seed(seeds.train), device)
 
     model_meta = {"model": dataclasses.asdict(config.model), "n_inputs": task.n_inputs}
     checkpoints: list[dict[str, Any]] = []
 
-    def checkpoint(kind: str, update: int, accuracy: float) -> None:
+    def checkpoint(kind: str, update: int, accuracy: float, fresh: float) -> None:
         name = f"{io.CHECKPOINT_DIR}/update_{update:07d}.safetensors"
-        meta = {**model_meta, "kind": kind, "update": update, "accuracy": accuracy}
-        io.save_model(model, out / name, meta)
-        checkpoints.append({"file": name, "kind": kind, "update": update, "accuracy": accuracy})
+        scores = {"accuracy": accuracy, "fresh_accuracy": fresh}
+        io.save_model(model, out / name, {**model_meta, "kind": kind, "update": update, **scores})
+        checkpoints.append({"file": name, "kind": kind, "update": update, **scores})
 
     log_points = log_spaced_updates(tc.max_updates)
     rows: list[dict[str, Any]] = []
@@ -141,11 +190,13 @@ def run_training(
     book = load_resume(out, model, updater) if resume else None
     if book is None:
         accuracy = evaluate(model, task, eval_batch).accuracy
-        checkpoint("init", 0, accuracy)
+        checkpoint("init", 0, accuracy, evaluate(model, task, fresh_batch).accuracy)
     else:
         update, elapsed, rows = book["update"], book["wall_s"], book["rows"]
         totals, reached_at, post_done = book["totals"], book["reached_at"], book["post_done"]
         checkpoints.extend(book["checkpoints"])
+        if reached_at is not None and hasattr(updater, "hold"):
+            updater.hold()  # its optimiser state, restored, already holds the adapted step size
     start = time.perf_counter() - elapsed
     last_stats: dict[str, float] = {}
     show = sys.stderr.isatty() if progress is None else progress
@@ -173,6 +224,7 @@ def run_training(
                 continue
             ev = evaluate(model, task, eval_batch)
             accuracy = ev.accuracy
+            fresh = evaluate(model, task, fresh_batch).accuracy
             wall = time.perf_counter() - start
             if is_eval:
                 rows.append(
@@ -185,8 +237,13 @@ def run_training(
                         "fix_break_rate": ev.fix_break_rate,
                         "no_response_rate": ev.no_response_rate,
                         "mean_return": ev.mean_return,
-                        **{k: float(v) for k, v in last_stats.items() if k not in totals},
+                        "fresh_accuracy": fresh,
                     }
+                )
+                # the updater's own statistics follow; they never replace an evaluation column
+                # (PPO's rollout return is ``train_return``, not the greedy ``mean_return``)
+                rows[-1].update(
+                    {k: float(v) for k, v in last_stats.items() if k not in totals | rows[-1]}
                 )
                 io.write_csv(out / io.METRICS_FILE, rows)
                 if board is not None:
@@ -198,10 +255,12 @@ def run_training(
             elif is_eval and accuracy >= tc.target_accuracy:
                 reached_at = {"update": update, "wall_s": wall, **totals}
                 kind = "criterion"
+                if hasattr(updater, "hold"):
+                    updater.hold()
             elif update in log_points:
                 kind = "log"
             if kind is not None:
-                checkpoint(kind, update, accuracy)
+                checkpoint(kind, update, accuracy, fresh)
             loss = last_stats.get("loss", float("nan"))
             status = f"acc {accuracy:.3f}  return {ev.mean_return:+.3f}  loss {loss:.3f}"
             bar.update(job, advance=1, status=status)
@@ -215,11 +274,23 @@ def run_training(
     if board is not None:
         board.close()
     wall = time.perf_counter() - start
-    final = evaluate(model, task, eval_batch)
+    chosen, selection = choose_model(checkpoints, tc.target_accuracy, reached_at is not None)
+    if chosen is not None and chosen["update"] != update:
+        model.load_state_dict(io.load_state(out / chosen["file"])[0])
+    held_out, final = evaluate(model, task, eval_batch), evaluate(model, task, fresh_batch)
+    model_update = update if chosen is None else int(chosen["update"])
     io.save_model(
         model,
         out / io.MODEL_FILE,
-        {**model_meta, "kind": "final", "update": update, "accuracy": final.accuracy},
+        {
+            **model_meta,
+            "kind": "final",
+            "update": model_update,
+            "accuracy": held_out.accuracy,
+            "fresh_accuracy": final.accuracy,
+            "checkpoint": None if chosen is None else chosen["file"],
+            "selection": selection,
+        },
     )
     summary: dict[str, Any] = {
         "algo": tc.algo,
@@ -230,9 +301,14 @@ def run_training(
         **({} if config.task.is_ctxdm else {"task": config.task.name}),
         "dim_ring": config.task.dim_ring if config.task.is_ctxdm else None,
         "sigma": config.task.sigma if config.task.is_ctxdm else None,
+        # the saved model on the fresh trials, which chose nothing
         "accuracy": final.accuracy,
         "fix_break_rate": final.fix_break_rate,
         "mean_return": final.mean_return,
+        "heldout_accuracy": held_out.accuracy,
+        "model_checkpoint": None if chosen is None else chosen["file"],
+        "model_update": model_update,
+        "model_selection": selection,
         "target_accuracy": tc.target_accuracy,
         "ideal_observer_accuracy": task.ideal_observer_accuracy,
         "reached_criterion": reached_at is not None,
