@@ -64,19 +64,29 @@ SPAN = 16
 """Consecutive lag-1 returns before an orbit is a fixed-point candidate. A converging orbit's
 steps shrink geometrically, so 16 in a row rule out a single near-return of a slow orbit."""
 CHECK_EVERY = 16
-"""Steps between confirmations: retiring in waves keeps the number of batch compactions (each
-costs about one step) small next to the steps saved."""
+"""Steps between confirmations of fixed points: retiring in waves keeps the number of batch
+compactions (each costs about one step) small next to the steps saved."""
+CYCLE_CHECK_EVERY = 64
+"""Steps between confirmations of cycles (a multiple of CHECK_EVERY). Confirming a cycle
+takes ≥ 2 periods of steps of its own, so candidates are gathered into larger batches; the
+wait costs each one at most 64 plain steps against the ~1000s saved."""
 BACKOFF = 64
 """Steps before a candidate that failed confirmation is looked at again (doubled each time)."""
 EXTRA_COLUMNS = 6
 """Tangent vectors beyond k in the subspace iteration of a cycle's monodromy: its Ritz values
 converge like |μ_{k+e+1} / μ_k| per period, so a few extra columns make one or two periods
 enough for the cycles of N = 250 networks (p ≳ 10, exponents spread by ≳ 0.05)."""
-RITZ_TOL = 1e-10
+RITZ_TOL = 1e-8
 """Relative residual ‖M y − θ y‖ / |θ| below which a Ritz value θ of the monodromy is taken
-as its eigenvalue (an exponent error ≲ 1e-10 / p for a well-conditioned one)."""
+as its eigenvalue: an exponent error ≲ 1e-8 / p for a well-conditioned one, five orders below
+the finite-window error of the brute-force estimate."""
 MAX_CYCLE_STEPS = 256
 """Most steps of subspace iteration per cycle (at least two periods are always allowed)."""
+DENSE_STEPS = (2 + EXTRA_COLUMNS + 1) * MAX_CYCLE_STEPS
+"""A cycle with p·D at most this forms its monodromy densely (p·D tangent-vector steps, exact
+in one period) instead of iterating a subspace (up to (k + EXTRA_COLUMNS + 1)·MAX_CYCLE_STEPS):
+every cycle of a map with D ≤ 18, and p ≤ 9 at N = 250, where the spectrum of M is too
+crowded for subspace iteration to converge in a few periods."""
 CHUNK = 64
 """Candidates confirmed at once: bounds the (chunk, D, D) Jacobians and (chunk, p, D) cycles."""
 
@@ -231,8 +241,9 @@ class Settler:
         self.cand = torch.zeros_like(self.calm)
         self.wait = torch.zeros_like(self.calm)
         self.backoff = torch.full_like(self.calm, BACKOFF)
-        self._cache: dict[tuple[float, float, int], Tensor] = {}
-        self._hash: Tensor | None = None
+        self._cache: dict[bytes, Tensor] = {}  # fingerprint of J → its exponents
+        self._probe: Tensor | None = None
+        self._give_up: list[Tensor] = []
 
     def select(self, rows: Tensor) -> None:
         for name in self._ROW_FIELDS:
@@ -257,7 +268,7 @@ class Settler:
         """Confirm this step's candidates; ``rows`` are the active orbits' global indices."""
         ready = self.wait <= t
         fixed = ready & (self.calm >= SPAN)
-        cycle = ready & ~fixed & (self.cand > 0)
+        cycle = ready & ~fixed & (self.cand > 0) & (t % CYCLE_CHECK_EVERY == 0)
         tried = fixed | cycle
         if not bool(tried.any()):
             return None
@@ -268,7 +279,7 @@ class Settler:
         cy_idx = torch.nonzero(cycle).reshape(-1)
         for lo in range(0, len(cy_idx), CHUNK):
             parts.append(self._cycles(cy_idx[lo : lo + CHUNK], t, x, rows, maps))
-        self.cand = torch.where(tried, 0, self.cand)
+        self.cand = torch.where(tried, 0, self.cand)  # a cycle candidate waits for its check
         parts = [p for p in parts if len(p.rows)]
         done = torch.zeros_like(tried)
         if parts:
@@ -279,58 +290,66 @@ class Settler:
         failed = tried & ~done
         self.wait = torch.where(failed, t + self.backoff, self.wait)
         self.backoff = torch.where(failed, 2 * self.backoff, self.backoff)
+        if self._give_up:
+            self.wait[torch.cat(self._give_up)] = self.window.deadline + 1
+            self._give_up = []
         return settled if parts else None
 
     # ------------------------------------------------------------------ fixed points
     def _fixed_points(self, idx: Tensor, x: Tensor, rows: Tensor, maps: RowMaps) -> Settled:
-        point = x[idx]
-        step, propagate = maps(rows[idx])
-        jac = jacobians(propagate, point)
-        lam = self._leading(jac)
-        ok = torch.isfinite(jac).all(-1).all(-1) & (lam[:, 0] < -self.zero_tol)
-        n = int(ok.sum())
-        final = _newton(step, point[ok], jac[ok]) if n else point[ok]
-        return Settled(
-            rows=idx[ok],
-            period=torch.ones(n, dtype=torch.int64, device=x.device),
-            lyapunov=lam[ok].to(x.dtype),
-            frequency=x.new_zeros(n),
-            amplitude=x.new_zeros(n),
-            final=final,
-        )
+        """Confirm fixed-point candidates ``idx``: exact exponents, then a Newton polish.
 
-    def _leading(self, jac: Tensor) -> Tensor:
-        """leading_log_moduli of each Jacobian, computed once per distinct matrix.
-
-        Different orbits often share a Jacobian exactly (starts that reach the same point; for a
-        ReLU net, J = D·W depends only on the active set), so results are cached under a hash
-        of the matrix: two weighted sums with random weights and the count of non-zeros.
-        Non-finite matrices give +inf (they never retire).
+        Orbits often share their Jacobian exactly (starts that reach the same point; for a
+        ReLU net, J = D·W depends only on the active set), so candidates are grouped by a
+        fingerprint, J applied to two fixed random vectors (bitwise equal for equal J; equal
+        for different J only if (J₁ − J₂) r = 0 exactly for both random r). J is built, and
+        its eigenvalues and LU computed, once per group; the exponents are also cached across
+        checks by fingerprint.
         """
-        n, dim = jac.shape[0], jac.shape[-1]
-        if self._hash is None:
-            self._hash = torch.randn((2, dim, dim), generator=self.generator, dtype=jac.dtype).to(
-                jac.device
-            )
-        finite = torch.isfinite(jac).all(-1).all(-1)
-        sums = (jac.unsqueeze(1) * self._hash).sum((-1, -2)).tolist()
-        nonzero = (jac != 0).sum((-1, -2)).tolist()
-        out = torch.full((n, self.k), torch.inf, dtype=torch.float64, device=jac.device)
-        todo: dict[tuple[float, float, int], int] = {}
-        keys = []
-        for i in range(n):
-            key = (sums[i][0], sums[i][1], nonzero[i])
-            keys.append(key)
-            if bool(finite[i]) and key not in self._cache and key not in todo:
-                todo[key] = i
-        if todo:
-            first = list(todo.values())
-            for key, lam in zip(todo, leading_log_moduli(jac[first], self.k), strict=True):
-                self._cache[key] = lam
+        point = x[idx]
+        n, dim = point.shape
+        propagate = maps(rows[idx])[1]
+        if self._probe is None:
+            probe = torch.randn((2, dim), generator=self.generator, dtype=x.dtype)
+            self._probe = probe.to(x.device)
+        fx, tv = propagate(point, self._probe.expand(n, 2, dim).transpose(-1, -2))
+        finite = torch.isfinite(tv).all(-1).all(-1) & torch.isfinite(fx).all(-1)
+        prints = tv.transpose(-1, -2).contiguous().cpu().numpy()
+        groups: dict[bytes, list[int]] = {}
         for i in range(n):
             if bool(finite[i]):
-                out[i] = self._cache[keys[i]]
-        return out
+                groups.setdefault(prints[i].tobytes(), []).append(i)
+        ok = torch.zeros(n, dtype=torch.bool, device=x.device)
+        lam = torch.full((n, self.k), torch.inf, dtype=torch.float64, device=x.device)
+        final = point.clone()
+        if not groups:
+            return _settled_points(idx, ok, lam, final)
+        keys = list(groups)
+        reps = torch.tensor([groups[key][0] for key in keys], device=x.device)
+        jac = jacobians(maps(rows[idx[reps]])[1], point[reps])
+        jac_ok = torch.isfinite(jac).all(-1).all(-1)
+        new = [g for g, key in enumerate(keys) if key not in self._cache and bool(jac_ok[g])]
+        if new:
+            for g, got in zip(new, leading_log_moduli(jac[new], self.k), strict=True):
+                self._cache[keys[g]] = got
+        for g, key in enumerate(keys):
+            if not bool(jac_ok[g]) or float(self._cache[key][0]) >= -self.zero_tol:
+                continue
+            m = torch.tensor(groups[key], device=x.device)
+            ok[m] = True
+            lam[m] = self._cache[key]
+            final[m] = _newton_step(point[m], fx[m] - point[m], jac[g])
+        # Keep the polished point only where it is a better fixed point (a point in another
+        # linear piece of a piecewise-linear map, or a singular system, keeps the state).
+        b = torch.nonzero(ok & torch.isfinite(final).all(-1)).reshape(-1)
+        if len(b):
+            resid = maps(rows[idx[b]])[0](final[b]) - final[b]
+            better = torch.linalg.vector_norm(resid, dim=-1) <= torch.linalg.vector_norm(
+                fx[b] - point[b], dim=-1
+            )
+            final[b[~better]] = point[b[~better]]
+        final = torch.where(torch.isfinite(final).all(-1, keepdim=True), final, point)
+        return _settled_points(idx, ok, lam.to(x.dtype), final)
 
     # ------------------------------------------------------------------ cycles
     def _cycles(self, idx: Tensor, t: int, x: Tensor, rows: Tensor, maps: RowMaps) -> Settled:
@@ -338,9 +357,9 @@ class Settler:
         step = maps(rows[idx])[0]
         p_max = int(period.max())
         states = [x[idx]]
-        for _ in range(p_max):
+        for _ in range(2 * p_max):  # two periods: the state alone, one tangent-free step each
             states.append(step(states[-1]))
-        cyc = torch.stack(states, 1)  # (n, p_max + 1, D)
+        cyc = torch.stack(states, 1)  # (n, 2 p_max + 1, D)
         n, dtype = len(idx), x.dtype
         ok = torch.isfinite(cyc).all(-1).all(-1)
         emulated = x.new_zeros(n, dtype=torch.int64)
@@ -352,11 +371,22 @@ class Settler:
             if len(sel):
                 ev = self._emulate(cyc[sel, : p + 1], t, p)
                 emulated[sel], tol_p[sel], frequency[sel], amplitude[sel], final[sel] = ev
+                # Every phase of the second period within half the tolerance of the first: the
+                # orbit is on the cycle all round, with margin for the exponent iteration.
+                gap = torch.linalg.vector_norm(cyc[sel, p : 2 * p] - cyc[sel, :p], dim=-1)
+                ok[sel] &= gap.amax(-1) <= tol_p[sel] / 2
         ok &= emulated == period
         lam = torch.full((n, self.k), torch.inf, dtype=torch.float64, device=x.device)
-        if bool(ok.any()):
-            sel = torch.nonzero(ok).reshape(-1)
+        dense = ok & (period * cyc.shape[-1] <= DENSE_STEPS)
+        if bool(dense.any()):
+            sel = torch.nonzero(dense).reshape(-1)
+            lam[sel] = self._dense_monodromy(maps, rows[idx[sel]], cyc[sel], period[sel])
+        if bool((ok & ~dense).any()):
+            sel = torch.nonzero(ok & ~dense).reshape(-1)
             lam[sel] = self._monodromy(maps, rows[idx[sel]], cyc[sel], period[sel], tol_p[sel])
+        # Ritz values that did not converge are a property of the cycle's spectrum, not of
+        # how far the orbit has settled: such an orbit is not tried again.
+        self._give_up.append(idx[torch.isnan(lam[:, 0])])
         ok &= lam[:, 0] < -self.zero_tol
         return Settled(
             rows=idx[ok],
@@ -401,26 +431,57 @@ class Settler:
         frequency = dominant_frequency(series.transpose(0, 1))
         return first, tol, frequency, amplitude, pts[:, phase[-1]]
 
+    def _dense_monodromy(
+        self, maps: RowMaps, global_rows: Tensor, cyc: Tensor, period: Tensor
+    ) -> Tensor:
+        """(1/p)·log|eigenvalues| (n, k) of the monodromy M = J(c_{p−1})⋯J(c_0), formed.
+
+        M is the identity frame pushed round the recorded cycle (rescaled each step, the log
+        scale kept), then :func:`~cogdyn.dynamics.lyapunov.leading_log_moduli`: exact, at p·D
+        tangent-vector steps, the cheaper way for short cycles (p·D ≤ DENSE_STEPS).
+        """
+        n, dim = cyc.shape[0], cyc.shape[-1]
+        lam = torch.empty(n, self.k, dtype=torch.float64, device=cyc.device)
+        tiny = torch.finfo(cyc.dtype).tiny
+        eye = torch.eye(dim, dtype=cyc.dtype, device=cyc.device)
+        for p in torch.unique(period).tolist():
+            sel = torch.nonzero(period == p).reshape(-1)
+            propagate = maps(global_rows[sel])[1]
+            v = eye.expand(len(sel), dim, dim).contiguous()
+            log_scale = torch.zeros(len(sel), dtype=torch.float64, device=cyc.device)
+            for i in range(p):
+                v = propagate(cyc[sel, i], v)[1]
+                scale = v.abs().amax((-1, -2)).clamp_min(tiny)
+                v = v / scale[:, None, None]
+                log_scale += torch.log(scale.to(torch.float64))
+            finite = torch.isfinite(v).all(-1).all(-1)
+            got = torch.full((len(sel), self.k), torch.inf, dtype=torch.float64, device=cyc.device)
+            if bool(finite.any()):
+                f = torch.nonzero(finite).reshape(-1)
+                got[f] = leading_log_moduli(v[f], self.k) + log_scale[f, None]
+            lam[sel] = got / p
+        return lam
+
     def _monodromy(
         self, maps: RowMaps, global_rows: Tensor, cyc: Tensor, period: Tensor, tol: Tensor
     ) -> Tensor:
-        """(1/p)·log|eigenvalues| (n, k) of each cycle's monodromy; +inf where not established.
+        """(1/p)·log|eigenvalues| (n, k) of each cycle's monodromy by subspace iteration.
 
-        Starts at the state p_max steps on (any phase of a cycle has the same monodromy
+        +inf where the orbit left its cycle, NaN where the Ritz values did not converge within
+        MAX_CYCLE_STEPS (or two periods).
+
+        Starts at the state 2 p_max steps on (any phase of a cycle has the same monodromy
         spectrum), carries a frame of m tangent vectors around the cycle, re-orthonormalised
         every step, and at each of a row's period boundaries takes the Ritz values of M on the
         frame's span at the previous boundary. The orbit must stay within ``tol`` of its
         recorded cycle throughout, else the row fails.
         """
         n, dim = cyc.shape[0], cyc.shape[-1]
-        p_max = cyc.shape[1] - 1
+        p_max = cyc.shape[1] - 1  # steps recorded
         dtype, device = cyc.dtype, cyc.device
         m = min(dim, self.k + EXTRA_COLUMNS)
-        if m == dim:
-            frame = torch.eye(dim, dtype=dtype, device=device).expand(n, dim, dim).clone()
-        else:
-            frame = torch.randn((n, dim, m), generator=self.generator, dtype=dtype).to(device)
-            frame = _qr(frame)[0]
+        frame = torch.randn((n, dim, m), generator=self.generator, dtype=dtype).to(device)
+        frame = _qr(frame)[0]
         start = frame
         acc = torch.eye(m, dtype=dtype, device=device).expand(n, m, m).clone()
         log_scale = torch.zeros(n, dtype=torch.float64, device=device)
@@ -459,39 +520,46 @@ class Settler:
                 rows, x, frame = rows[keep], x[keep], frame[keep]
                 start, acc = start[keep], acc[keep]
                 propagate = maps(global_rows[rows])[1]
+        lam[torch.isinf(lam[:, 0])] = torch.nan
         lam[~live] = torch.inf
         return lam
 
 
-def _newton(step: StepFn, x: Tensor, jac: Tensor) -> Tensor:
-    """One Newton step towards the fixed point, x + (I − J)⁻¹ (F(x) − x), where it helps.
+def _settled_points(idx: Tensor, ok: Tensor, lam: Tensor, final: Tensor) -> Settled:
+    n = int(ok.sum())
+    return Settled(
+        rows=idx[ok],
+        period=torch.ones(n, dtype=torch.int64, device=idx.device),
+        lyapunov=lam[ok],
+        frequency=final.new_zeros(n),
+        amplitude=final.new_zeros(n),
+        final=final[ok],
+    )
+
+
+def _newton_step(x: Tensor, resid: Tensor, jac: Tensor) -> Tensor:
+    """x + (I − J)⁻¹ (F(x) − x) for states x (n, D) sharing one Jacobian J (D, D).
 
     The brute-force path reports the state after the whole window, converged to round-off; a
-    retired orbit stops within the recurrence tolerance (up to ~1/(1 − e^{λ₁}) of it away from
-    the point). For a piecewise-linear map whose point lies in the same linear piece the step
-    lands on the point exactly; for a smooth map it squares the error. It is kept only where
-    it reduces ‖F(x) − x‖ (a point in another linear piece keeps x). Solved one matrix at a
-    time (see :mod:`cogdyn.linalg`), with indices whose row of J is zero off the diagonal
-    solved directly, so the dense solve has the size of a ReLU net's active set.
+    retired orbit stops within the recurrence tolerance, up to ~1/(1 − e^{λ₁}) of it from the
+    point. For a piecewise-linear map whose point lies in the same linear piece this step lands
+    on the point; for a smooth map it squares the error (the caller keeps it only where it is
+    a better fixed point). Indices whose row of J is zero off the diagonal are solved
+    directly, so the dense LU has the size of a ReLU net's active set; one matrix per call (see
+    :mod:`cogdyn.linalg`). A singular system gives NaN, which the caller discards.
     """
     dim = x.shape[-1]
-    resid = step(x) - x
     eye = torch.eye(dim, dtype=torch.bool, device=x.device)
     a = torch.eye(dim, dtype=x.dtype, device=x.device) - jac
-    direct = ~(jac.masked_fill(eye, 0) != 0).any(-1)  # (n, D): row of J zero off the diagonal
+    direct = ~(jac.masked_fill(eye, 0) != 0).any(-1)
+    keep = ~direct
     delta = torch.zeros_like(x)
-    for i in range(len(x)):
-        d, keep = direct[i], ~direct[i]
-        di = delta[i]
-        di[d] = resid[i][d] / a[i].diagonal()[d]
-        if bool(keep.any()):
-            rhs = resid[i][keep] - a[i][keep][:, d] @ di[d]
-            sol, info = torch.linalg.solve_ex(a[i][keep][:, keep], rhs)
-            di[keep] = sol if int(info) == 0 else torch.nan
-    better = x + delta
-    gain = torch.linalg.vector_norm(step(better) - better, dim=-1)
-    use = torch.isfinite(better).all(-1) & (gain <= torch.linalg.vector_norm(resid, dim=-1))
-    return torch.where(use.unsqueeze(-1), better, x)
+    delta[:, direct] = resid[:, direct] / a.diagonal()[direct]
+    if bool(keep.any()):
+        rhs = resid[:, keep] - delta[:, direct] @ a[keep][:, direct].T
+        sol, info = torch.linalg.solve_ex(a[keep][:, keep], rhs.T)
+        delta[:, keep] = sol.T if int(info) == 0 else torch.nan
+    return x + delta
 
 
 def _fields(s: Settled) -> tuple[Tensor, ...]:
