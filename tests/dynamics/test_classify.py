@@ -303,6 +303,7 @@ def test_deterministic_and_no_global_random_state() -> None:
         ({"drift_tol": "big"}, "drift_tol"),
         ({"bound": -1.0}, "bound"),
         ({"seed": True}, "seed"),
+        ({"retire": 1}, "retire"),
         ({"transiant": 10}, "transiant"),
     ],
 )

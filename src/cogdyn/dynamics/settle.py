@@ -297,59 +297,67 @@ class Settler:
 
     # ------------------------------------------------------------------ fixed points
     def _fixed_points(self, idx: Tensor, x: Tensor, rows: Tensor, maps: RowMaps) -> Settled:
-        """Confirm fixed-point candidates ``idx``: exact exponents, then a Newton polish.
+        """Confirm fixed-point candidates ``idx``: a Newton polish, then exact exponents there.
 
         Orbits often share their Jacobian exactly (starts that reach the same point; for a
         ReLU net, J = D·W depends only on the active set), so candidates are grouped by a
         fingerprint, J applied to two fixed random vectors (bitwise equal for equal J; equal
-        for different J only if (J₁ − J₂) r = 0 exactly for both random r). J is built, and
-        its eigenvalues and LU computed, once per group; the exponents are also cached across
-        checks by fingerprint.
+        for different J only if (J₁ − J₂) r = 0 exactly for both random r). J is built and
+        factorised once per group; the exponents are those of J at the point reported (the
+        polished one where it is a better fixed point), computed once per fingerprint and
+        cached across checks. For a ReLU net the polished point lies in the same linear piece,
+        so its J is the one already built.
         """
         point = x[idx]
-        n, dim = point.shape
-        propagate = maps(rows[idx])[1]
+        n = len(point)
+        sub = maps(rows[idx])
+        fx, prints = self._fingerprints(sub[1], point)
+        groups = _groups(prints)
+        keys = list(groups)
+        lam = torch.full((n, self.k), torch.inf, dtype=torch.float64, device=x.device)
+        if not keys:
+            return _settled_points(idx, torch.zeros_like(idx, dtype=torch.bool), lam, point)
+        reps = torch.tensor([groups[key][0] for key in keys], device=x.device)
+        jac = jacobians(maps(rows[idx[reps]])[1], point[reps])
+        built = {key: jac[g] for g, key in enumerate(keys) if bool(torch.isfinite(jac[g]).all())}
+        final = point.clone()
+        for key, matrix in built.items():
+            m = torch.tensor(groups[key], device=x.device)
+            final[m] = _newton_step(point[m], fx[m] - point[m], matrix)
+        # Keep the polished point where it is a better fixed point (not where it jumped to a
+        # point of another linear piece, or the system was singular).
+        f_fx, f_prints = self._fingerprints(sub[1], torch.where(final.isfinite(), final, point))
+        resid = torch.linalg.vector_norm(f_fx - final, dim=-1)
+        better = resid <= torch.linalg.vector_norm(fx - point, dim=-1)  # False for NaN
+        final = torch.where(better.unsqueeze(-1), final, point)
+        prints = [f if bool(b) else p for f, p, b in zip(f_prints, prints, better, strict=True)]
+        groups = _groups(prints)
+        todo = [key for key in groups if key not in self._cache]
+        fresh = [key for key in todo if key not in built]
+        if fresh:
+            reps = torch.tensor([groups[key][0] for key in fresh], device=x.device)
+            more = jacobians(maps(rows[idx[reps]])[1], final[reps])
+            built.update({key: more[g] for g, key in enumerate(fresh)})
+        todo = [key for key in todo if bool(torch.isfinite(built[key]).all())]
+        if todo:
+            exps = leading_log_moduli(torch.stack([built[key] for key in todo]), self.k)
+            self._cache.update(zip(todo, exps, strict=True))
+        for key, members in groups.items():
+            if key in self._cache:
+                lam[torch.tensor(members, device=x.device)] = self._cache[key]
+        ok = lam[:, 0] < -self.zero_tol  # False for the +inf of an unusable Jacobian
+        return _settled_points(idx, ok, lam.to(x.dtype), final)
+
+    def _fingerprints(self, propagate: Propagator, x: Tensor) -> tuple[Tensor, list[bytes | None]]:
+        """(F(x), per row the bytes of J(x) r₁, J(x) r₂, or None where not finite)."""
+        n, dim = x.shape
         if self._probe is None:
             probe = torch.randn((2, dim), generator=self.generator, dtype=x.dtype)
             self._probe = probe.to(x.device)
-        fx, tv = propagate(point, self._probe.expand(n, 2, dim).transpose(-1, -2))
-        finite = torch.isfinite(tv).all(-1).all(-1) & torch.isfinite(fx).all(-1)
-        prints = tv.transpose(-1, -2).contiguous().cpu().numpy()
-        groups: dict[bytes, list[int]] = {}
-        for i in range(n):
-            if bool(finite[i]):
-                groups.setdefault(prints[i].tobytes(), []).append(i)
-        ok = torch.zeros(n, dtype=torch.bool, device=x.device)
-        lam = torch.full((n, self.k), torch.inf, dtype=torch.float64, device=x.device)
-        final = point.clone()
-        if not groups:
-            return _settled_points(idx, ok, lam, final)
-        keys = list(groups)
-        reps = torch.tensor([groups[key][0] for key in keys], device=x.device)
-        jac = jacobians(maps(rows[idx[reps]])[1], point[reps])
-        jac_ok = torch.isfinite(jac).all(-1).all(-1)
-        new = [g for g, key in enumerate(keys) if key not in self._cache and bool(jac_ok[g])]
-        if new:
-            for g, got in zip(new, leading_log_moduli(jac[new], self.k), strict=True):
-                self._cache[keys[g]] = got
-        for g, key in enumerate(keys):
-            if not bool(jac_ok[g]) or float(self._cache[key][0]) >= -self.zero_tol:
-                continue
-            m = torch.tensor(groups[key], device=x.device)
-            ok[m] = True
-            lam[m] = self._cache[key]
-            final[m] = _newton_step(point[m], fx[m] - point[m], jac[g])
-        # Keep the polished point only where it is a better fixed point (a point in another
-        # linear piece of a piecewise-linear map, or a singular system, keeps the state).
-        b = torch.nonzero(ok & torch.isfinite(final).all(-1)).reshape(-1)
-        if len(b):
-            resid = maps(rows[idx[b]])[0](final[b]) - final[b]
-            better = torch.linalg.vector_norm(resid, dim=-1) <= torch.linalg.vector_norm(
-                fx[b] - point[b], dim=-1
-            )
-            final[b[~better]] = point[b[~better]]
-        final = torch.where(torch.isfinite(final).all(-1, keepdim=True), final, point)
-        return _settled_points(idx, ok, lam.to(x.dtype), final)
+        fx, tv = propagate(x, self._probe.expand(n, 2, dim).transpose(-1, -2))
+        finite = (torch.isfinite(tv).all(-1).all(-1) & torch.isfinite(fx).all(-1)).tolist()
+        raw = tv.transpose(-1, -2).contiguous().cpu().numpy()
+        return fx, [raw[i].tobytes() if finite[i] else None for i in range(n)]
 
     # ------------------------------------------------------------------ cycles
     def _cycles(self, idx: Tensor, t: int, x: Tensor, rows: Tensor, maps: RowMaps) -> Settled:
@@ -523,6 +531,14 @@ class Settler:
         lam[torch.isinf(lam[:, 0])] = torch.nan
         lam[~live] = torch.inf
         return lam
+
+
+def _groups(prints: list[bytes | None]) -> dict[bytes, list[int]]:
+    groups: dict[bytes, list[int]] = {}
+    for i, key in enumerate(prints):
+        if key is not None:
+            groups.setdefault(key, []).append(i)
+    return groups
 
 
 def _settled_points(idx: Tensor, ok: Tensor, lam: Tensor, final: Tensor) -> Settled:
