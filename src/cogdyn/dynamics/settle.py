@@ -82,6 +82,9 @@ as its eigenvalue: an exponent error ≲ 1e-8 / p for a well-conditioned one, fi
 the finite-window error of the brute-force estimate."""
 MAX_CYCLE_STEPS = 256
 """Most steps of subspace iteration per cycle (at least two periods are always allowed)."""
+BLOCK_STEPS = 32
+"""Fewest steps between two Rayleigh–Ritz checks of a cycle (a whole number of periods): each
+check costs about as much as a step, and a few periods are needed anyway."""
 DENSE_STEPS = (2 + EXTRA_COLUMNS + 1) * MAX_CYCLE_STEPS
 """A cycle with p·D at most this forms its monodromy densely (p·D tangent-vector steps, exact
 in one period) instead of iterating a subspace (up to (k + EXTRA_COLUMNS + 1)·MAX_CYCLE_STEPS):
@@ -480,9 +483,9 @@ class Settler:
 
         Starts at the state 2 p_max steps on (any phase of a cycle has the same monodromy
         spectrum), carries a frame of m tangent vectors around the cycle, re-orthonormalised
-        every step, and at each of a row's period boundaries takes the Ritz values of M on the
-        frame's span at the previous boundary. The orbit must stay within ``tol`` of its
-        recorded cycle throughout, else the row fails.
+        every step, and at the end of each block of whole periods takes the Ritz values of the
+        block's map M^(block/p) on the frame's span at the block's start. The orbit must stay
+        within ``tol`` of its recorded cycle throughout, else the row fails.
         """
         n, dim = cyc.shape[0], cyc.shape[-1]
         p_max = cyc.shape[1] - 1  # steps recorded
@@ -496,7 +499,10 @@ class Settler:
         lam = torch.full((n, self.k), torch.inf, dtype=torch.float64, device=device)
         live = torch.ones(n, dtype=torch.bool, device=device)
         x = cyc[:, p_max]
-        limit = torch.maximum(2 * period, torch.full_like(period, MAX_CYCLE_STEPS))
+        # Whole periods of at least BLOCK_STEPS steps between Ritz checks: the iteration is on
+        # M^(block/p), whose eigenvalues are μ^(block/p), so the exponents are log|θ| / block.
+        block = period * ((BLOCK_STEPS + period - 1) // period)
+        limit = torch.maximum(2 * block, torch.full_like(period, MAX_CYCLE_STEPS))
         rows = torch.arange(n, device=device)
         propagate = maps(global_rows)[1]
         for s in range(1, int(limit.max()) + 1):
@@ -509,12 +515,11 @@ class Settler:
             scale = acc.abs().amax((-1, -2)).clamp_min(torch.finfo(dtype).tiny)
             acc = acc / scale[:, None, None]
             log_scale[rows] += torch.log(scale.to(torch.float64))
-            end = (s % period[rows] == 0) & live[rows]
-            for i in torch.nonzero(end).reshape(-1).tolist():
+            boundary = s % block[rows] == 0
+            for i in torch.nonzero(boundary & live[rows]).reshape(-1).tolist():
                 got = _ritz(start[i], frame[i], acc[i], self.k)
                 if got is not None:
-                    lam[rows[i]] = (got + log_scale[rows[i]]) / float(period[rows[i]])
-            boundary = s % period[rows] == 0
+                    lam[rows[i]] = (got + log_scale[rows[i]]) / float(block[rows[i]])
             if bool(boundary.any()):
                 start = torch.where(boundary[:, None, None], frame, start)
                 eye = torch.eye(m, dtype=dtype, device=device)
