@@ -25,6 +25,17 @@ within the recurrence tolerance, see :class:`ClassifyOptions`):
                     lengthen ``transient``); λ₁ ≈ 0 but still converging or growing (not settled)
 ==================  =============================================================================
 
+**Early retirement** (``retire=True``, the default; :mod:`cogdyn.dynamics.settle`): an orbit
+that has settled on a fixed point or a cycle of period ≤ ``max_period`` leaves the batch as
+soon as the rules above are known to give it that label (its exact exponent at the attractor
+is < −zero_tol and its return is established before the recurrence window opens), and a
+divergent orbit leaves as soon as it crosses the bound; every other orbit is iterated exactly
+as with ``retire=False``. The labels are the same; a retired orbit's exponents are the exact
+ones of the attractor (log|eigenvalues| of J at the fixed point, of the monodromy matrix
+over one period, divided by p, for a cycle) instead of a window average, its ``final`` state
+is the point (Newton-polished) or the cycle's state at the window's end, and its frequency and
+amplitude those the window would measure on the cycle (0 for a fixed point).
+
 Conventions that keep NaN out of every field: a ``divergent`` orbit that crossed the bound
 reports λ = +inf (all k) and amplitude = +inf (it grows without bound), period 0, frequency 0,
 and as ``final`` its last state inside the bound; an orbit labelled ``divergent`` by the escape
@@ -255,6 +266,12 @@ def classify_map(
             view of (B, k, D) storage, which is why transposing first makes the GEMM one call.
         options: a :class:`ClassifyOptions`; keyword ``overrides`` replace its fields, e.g.
             ``classify_map(f, x0, transient=5000, zero_tol=1e-3)``.
+
+    With early retirement the batch shrinks as orbits settle only if the map can be restricted
+    to fewer rows: ``step`` a bound method of an object with ``select(index)`` (row i of the
+    result is row ``index[i]``, e.g. :meth:`~cogdyn.dynamics.maps.FrozenInputMap.select`), and
+    ``jacobian``/``tangent`` bound to the same object. Any other map gets the same results,
+    with the retired rows' slots filled by their initial states in every call.
 
     Returns:
         A :class:`MapClassification`; the labelling rules are in this module's docstring.
