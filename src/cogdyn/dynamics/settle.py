@@ -186,6 +186,7 @@ class Window:
 
     @classmethod
     def of(cls, transient: int, measure: int, max_period: int, window: int) -> Window:
+        """The window of ClassifyOptions' lengths (``window`` = its recurrence window)."""
         n_anchors = max(1, window // max_period)
         first = measure - n_anchors * max_period
         anchors = transient + first + max_period * torch.arange(n_anchors)
@@ -249,6 +250,7 @@ class Settler:
         self._give_up: list[Tensor] = []
 
     def select(self, rows: Tensor) -> None:
+        """Keep only the orbits selected by ``rows`` (a bool mask or an index tensor)."""
         for name in self._ROW_FIELDS:
             setattr(self, name, getattr(self, name)[rows])
 
