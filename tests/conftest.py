@@ -1,6 +1,7 @@
-"""Fixtures shared by the whole test suite."""
+"""Fixtures shared by the whole test suite, and the rule that CI runs every optional extra."""
 
 import csv
+import os
 
 import pytest
 import torch
@@ -30,3 +31,37 @@ def read_metrics():
         return rows
 
     return read
+
+
+# ---------------------------------------------------------------------- optional extras
+REQUIRE_EXTRAS = os.environ.get("COGDYN_REQUIRE_EXTRAS") == "1"
+"""CI sets ``COGDYN_REQUIRE_EXTRAS=1`` (``.ci/run``) after installing every extra the tests use
+(the ``test`` extra in pyproject.toml): there, a test skipped by ``pytest.importorskip`` for a
+missing package is a failure, so every extra's path is tested."""
+
+
+def _missing_extra(report: pytest.CollectReport | pytest.TestReport) -> str | None:
+    """The skip reason of an ``importorskip`` for a missing package, else None."""
+    if not report.skipped:
+        return None
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    return reason if "could not import" in reason else None
+
+
+def _fail_missing_extra(report: pytest.CollectReport | pytest.TestReport) -> None:
+    reason = _missing_extra(report)
+    if REQUIRE_EXTRAS and reason is not None:
+        report.outcome = "failed"
+        report.longrepr = f"COGDYN_REQUIRE_EXTRAS=1 but an optional extra is missing: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _fail_missing_extra(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _fail_missing_extra(outcome.get_result())

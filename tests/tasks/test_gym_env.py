@@ -136,3 +136,13 @@ def test_sb3_ppo_runs_on_the_env():
     finally:
         torch.set_num_threads(torch_threads)  # SB3 may change it; leave the process as it was
     assert model.num_timesteps >= 256
+
+
+def test_stable_baselines3_make_vec_env_builds_it():
+    """SB3's make_vec_env passes render_mode (rgb_array by default): the env accepts it."""
+    env_util = pytest.importorskip("stable_baselines3.common.env_util")
+    venv = _quiet(env_util.make_vec_env, ENV_ID, n_envs=2, seed=0)
+    obs = venv.reset()
+    assert obs.shape == (2, 7)
+    obs, rewards, dones, infos = venv.step(np.zeros(2, dtype=np.int64))
+    assert rewards.shape == (2,) and len(infos) == 2

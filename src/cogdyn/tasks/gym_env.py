@@ -67,12 +67,21 @@ class CtxDMEnv(gym.Env[np.ndarray, int]):
 
     Build it from a :class:`~cogdyn.config.TaskConfig` or from task fields as keywords
     (validated like a ``[task]`` table), e.g. ``CtxDMEnv(sigma=0.3, abort=True)``.
+    ``render_mode`` is accepted (gymnasium and SB3's ``make_vec_env`` pass one) and ignored:
+    there is nothing to render.
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium's convention)
 
-    def __init__(self, config: TaskConfig | None = None, **task_fields: Any) -> None:
+    def __init__(
+        self,
+        config: TaskConfig | None = None,
+        *,
+        render_mode: str | None = None,
+        **task_fields: Any,
+    ) -> None:
         super().__init__()
+        self.render_mode = render_mode  # nothing to render; gymnasium and SB3 pass one
         if config is not None and task_fields:
             raise TypeError("pass either a TaskConfig or task fields as keywords, not both")
         if config is None:
@@ -196,8 +205,10 @@ class CtxDMVectorEnv(gym.vector.VectorEnv):
         config: TaskConfig | None = None,
         *,
         max_episode_steps: int | None = None,
+        render_mode: str | None = None,
         **task_fields: Any,
     ) -> None:
+        self.render_mode = render_mode
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer ≥ 1, got {num_envs!r}")
         if max_episode_steps is not None and (
