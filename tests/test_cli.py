@@ -313,3 +313,18 @@ def test_values_torch_would_crash_on_are_refused(tiny_run, capsys, args, needle)
         pytest.skip("this machine has CUDA")
     assert main([str(tiny_run) if a == "RUN" else a for a in args]) == 2
     assert needle in _one_line(capsys)
+
+
+def test_a_cuda_run_is_also_bounded_by_the_gpus_memory(tmp_path, capsys, monkeypatch):
+    """With --device cuda the estimate is compared with the GPU's memory as well (a GPU of
+    1 GiB is simulated)."""
+    import types
+
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    gpu = types.SimpleNamespace(total_memory=2**30)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: gpu)
+    assert main(["train", "--hidden", "20000", "--device", "cuda", "--out", str(tmp_path)]) == 2
+    err = _one_line(capsys)
+    assert "training a network of 20000 units" in err and "the GPU's 1.0 GiB of memory" in err

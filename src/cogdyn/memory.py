@@ -59,17 +59,26 @@ def format_bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
-def require_memory(need: float, field_name: str, what: str, advice: str, detail: str = "") -> None:
-    """Raise :class:`ConfigError` naming ``field_name`` when ``need`` bytes exceed the machine's
-    memory: "``field``: ``what`` needs about X (``detail``), more than this machine's Y of
-    memory; ``advice``"."""
-    total = machine_memory()
+def require_memory(
+    need: float,
+    field_name: str,
+    what: str,
+    advice: str,
+    detail: str = "",
+    *,
+    total: int | None = None,
+    where: str = "this machine's",
+) -> None:
+    """Raise :class:`ConfigError` naming ``field_name`` when ``need`` bytes exceed ``total``
+    (default: the machine's memory): "``field``: ``what`` needs about X (``detail``), more than
+    this machine's Y of memory; ``advice``" (``where`` names another memory, e.g. a GPU's)."""
+    total = machine_memory() if total is None else total
     if total is None or need <= total:
         return
     parts = f" ({detail})" if detail else ""
     raise ConfigError(
         field_name,
-        f"{what} needs about {format_bytes(need)}{parts}, more than this machine's "
+        f"{what} needs about {format_bytes(need)}{parts}, more than {where} "
         f"{format_bytes(total)} of memory; {advice}",
     )
 

@@ -275,3 +275,25 @@ def test_which_ray_cluster(monkeypatch, address, env, running, expected):
     assert RayExecutor(address, workers=2)._init(ray, threads=2)
     calls = [{k: v for k, v in c.items() if k in ("address", "num_cpus")} for c in ray.calls]
     assert calls == expected
+
+
+@pytest.mark.parametrize("name", ["quick", "paper", "neurogym-pdm"])
+def test_every_preset_passes_the_strict_checks(name, capsys):
+    """Presets are sweep files: unknown tables and keys, the memory of every cell's training and
+    census, the [ppo] table of SL cells — all checked, and the shipped ones pass."""
+    from cogdyn.experiments.spec import PRESETS
+
+    assert name in PRESETS
+    assert main(["sweep", name, "--dry-run"]) == 0
+    assert "valid; nothing run" in capsys.readouterr().out
+
+
+def test_a_preset_with_an_unknown_key_is_refused(tmp_path, capsys):
+    """A preset copied to start one's own sweep, with a typo, fails like any sweep file."""
+    from cogdyn.experiments.spec import preset_path
+
+    text = preset_path("quick").read_text().replace("[analysis.census]", "[analysis.censsu]")
+    (tmp_path / "mine.toml").write_text(text)
+    assert main(["sweep", str(tmp_path / "mine.toml"), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "analysis.censsu: unknown field" in err and "did you mean 'census'" in err

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from cogdyn.config import RunConfig
 from cogdyn.memory import FLOAT32, format_bytes, require_memory, rnn_parameters, trial_bytes
 from cogdyn.tasks.timing import max_trial_steps
@@ -55,7 +57,17 @@ def check_training_memory(config: RunConfig) -> int:
         advice = f"a trial lasts up to {steps} steps: raise task.dt or shorten the periods"
     what = f"training a network of {config.model.hidden} units"
     require_memory(need, field, what, advice, detail)
+    gpu = _gpu_memory(config.train.device)
+    if gpu is not None:  # the run's tensors live on the GPU: its memory bounds them too
+        require_memory(need, field, what, advice, detail, total=gpu, where="the GPU's")
     return need
+
+
+def _gpu_memory(device: str) -> int | None:
+    """Total memory of the GPU a run of ``device`` would use, or None (CPU, or no CUDA)."""
+    if device not in ("cuda", "auto") or not torch.cuda.is_available():
+        return None
+    return int(torch.cuda.get_device_properties(0).total_memory)
 
 
 def check_run_config(config: RunConfig) -> int:
