@@ -313,3 +313,12 @@ def test_values_torch_would_crash_on_are_refused(tiny_run, capsys, args, needle)
         pytest.skip("this machine has CUDA")
     assert main([str(tiny_run) if a == "RUN" else a for a in args]) == 2
     assert needle in _one_line(capsys)
+
+
+def test_version(capsys):
+    import cogdyn
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.startswith(f"cogdyn {cogdyn.__version__} (torch ")
