@@ -328,3 +328,12 @@ def test_a_cuda_run_is_also_bounded_by_the_gpus_memory(tmp_path, capsys, monkeyp
     assert main(["train", "--hidden", "20000", "--device", "cuda", "--out", str(tmp_path)]) == 2
     err = _one_line(capsys)
     assert "training a network of 20000 units" in err and "the GPU's 1.0 GiB of memory" in err
+
+
+def test_version(capsys):
+    import cogdyn
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.startswith(f"cogdyn {cogdyn.__version__} (torch ")

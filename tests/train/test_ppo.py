@@ -395,9 +395,13 @@ def test_train_twice_gives_identical_weights_and_metrics(tmp_path, read_metrics)
 
 
 def test_bad_ppo_table_fails_before_writing(tmp_path):
-    cfg = run_config_from_dict({**TINY, "ppo": {"clip": -1}})
+    """A bad [ppo] value is refused where the run config is built (PPOConfig is a typed field
+    of RunConfig), so nothing is ever written."""
     with pytest.raises(ConfigError, match=r"ppo\.clip"):
-        train_ppo(cfg, tmp_path / "run", progress=False)
+        run_config_from_dict({**TINY, "ppo": {"clip": -1}})
+    config = tmp_path / "bad.toml"
+    config.write_text('[train]\nalgo = "ppo"\n\n[ppo]\nclip = -1\n')
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "run")]) == 2
     assert not (tmp_path / "run").exists()
 
 

@@ -160,8 +160,8 @@ def test_resumed_after_the_criterion_equals_uninterrupted(
 
     config = _config(algo)
     if algo == "ppo":  # a target the tiny network's updates exceed: the rate falls every update
-        ppo_table = {**config.extra["ppo"], "trial_kl_target": 1e-5}
-        config = dataclasses.replace(config, extra={"ppo": ppo_table})
+        held = dataclasses.replace(config.ppo, trial_kl_target=1e-5)
+        config = dataclasses.replace(config, ppo=held)
     task = make_task(config.task)
     seed = loop.Seeds.from_seed(config.train.seed).eval
     held_out = task.sample(config.train.eval_trials, torch.Generator().manual_seed(seed))

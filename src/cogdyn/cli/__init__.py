@@ -44,6 +44,12 @@ def make_parser() -> argparse.ArgumentParser:
         prog="cogdyn",
         description="Train vanilla ReLU RNNs on CtxDM with RL and SL and analyse their dynamics.",
     )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"cogdyn {cogdyn.__version__} (torch {torch.__version__})",
+        help="print cogdyn's and torch's versions and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     train.add_commands(sub)
     analysis.add_commands(sub)

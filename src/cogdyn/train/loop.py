@@ -153,16 +153,7 @@ def run_training(
     if tc.threads:
         torch.set_num_threads(tc.threads)
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if resume and (out / io.CONFIG_FILE).is_file():
-        # Compared as this cogdyn reads both: a field added since the run began is at its default.
-        old = io.as_written(io.read_config(out).to_json())
-        if old != io.as_written(config.to_json()):
-            raise ConfigError("resume", f"{out} holds a run with a different config")
-    io.write_json(out / io.CONFIG_FILE, stamp(config.to_json()))
-    (out / io.FAILURE_FILE).unlink(missing_ok=True)  # a failure of an earlier attempt
-    io.write_json(out / io.ENV_FILE, io.environment_info(str(device)))
+    out = _open_run_dir(Path(out_dir), config, device, resume)
 
     seeds = Seeds.from_seed(tc.seed)
     model = VanillaRNN(
@@ -211,11 +202,7 @@ def run_training(
             last_stats = updater.update()
             update += 1
             if not np.isfinite(last_stats.get("loss", 0.0)):
-                reason = f"training diverged: non-finite loss at update {update}"
-                record = {"status": "failed", "stage": "train", "error": reason, "update": update}
-                io.write_json(out / io.FAILURE_FILE, stamp(record))
-                advice = f"lower model.delta ({config.model.delta:g}) or train.lr ({tc.lr:g})"
-                raise TrainingDiverged(f"{reason}; {advice}", out / io.FAILURE_FILE)
+                _diverged(out, config, update)
             totals["trials"] += int(last_stats["trials"])
             totals["env_steps"] += int(last_stats["env_steps"])
             is_eval = update % tc.eval_every == 0 or update == tc.max_updates
@@ -227,24 +214,7 @@ def run_training(
             fresh = evaluate(model, task, fresh_batch).accuracy
             wall = time.perf_counter() - start
             if is_eval:
-                rows.append(
-                    {
-                        "update": update,
-                        "trials": totals["trials"],
-                        "env_steps": totals["env_steps"],
-                        "wall_s": round(wall, 4),
-                        "accuracy": accuracy,
-                        "fix_break_rate": ev.fix_break_rate,
-                        "no_response_rate": ev.no_response_rate,
-                        "mean_return": ev.mean_return,
-                        "fresh_accuracy": fresh,
-                    }
-                )
-                # the updater's own statistics follow; they never replace an evaluation column
-                # (PPO's rollout return is ``train_return``, not the greedy ``mean_return``)
-                rows[-1].update(
-                    {k: float(v) for k, v in last_stats.items() if k not in totals | rows[-1]}
-                )
+                rows.append(_metrics_row(update, totals, wall, ev, fresh, last_stats))
                 io.write_csv(out / io.METRICS_FILE, rows)
                 if board is not None:
                     board.log(rows[-1])
@@ -279,20 +249,100 @@ def run_training(
         model.load_state_dict(io.load_state(out / chosen["file"])[0])
     held_out, final = evaluate(model, task, eval_batch), evaluate(model, task, fresh_batch)
     model_update = update if chosen is None else int(chosen["update"])
-    io.save_model(
-        model,
-        out / io.MODEL_FILE,
-        {
-            **model_meta,
-            "kind": "final",
-            "update": model_update,
-            "accuracy": held_out.accuracy,
-            "fresh_accuracy": final.accuracy,
-            "checkpoint": None if chosen is None else chosen["file"],
-            "selection": selection,
-        },
+    meta = {**model_meta, "kind": "final", "update": model_update}
+    meta.update(accuracy=held_out.accuracy, fresh_accuracy=final.accuracy)
+    meta.update(checkpoint=None if chosen is None else chosen["file"], selection=selection)
+    io.save_model(model, out / io.MODEL_FILE, meta)
+    summary = _summary(
+        config,
+        task,
+        device,
+        final=final,
+        held_out=held_out,
+        chosen=chosen,
+        selection=selection,
+        model_update=model_update,
+        reached_at=reached_at,
+        update=update,
+        totals=totals,
+        wall=wall,
+        checkpoints=checkpoints,
     )
-    summary: dict[str, Any] = {
+    io.write_json(out / io.SUMMARY_FILE, stamp(summary))
+    clear_resume(out)
+    return summary
+
+
+def _metrics_row(
+    update: int,
+    totals: dict[str, int],
+    wall: float,
+    ev: Any,
+    fresh: float,
+    stats: dict[str, float],
+) -> dict[str, Any]:
+    """One row of ``metrics.csv``: the held-out evaluation, the fresh-trial accuracy, then the
+    updater's own statistics, which never replace an evaluation column (PPO's rollout return
+    is ``train_return``, not the greedy ``mean_return``)."""
+    row: dict[str, Any] = {
+        "update": update,
+        "trials": totals["trials"],
+        "env_steps": totals["env_steps"],
+        "wall_s": round(wall, 4),
+        "accuracy": ev.accuracy,
+        "fix_break_rate": ev.fix_break_rate,
+        "no_response_rate": ev.no_response_rate,
+        "mean_return": ev.mean_return,
+        "fresh_accuracy": fresh,
+    }
+    row.update({k: float(v) for k, v in stats.items() if k not in totals | row})
+    return row
+
+
+def _open_run_dir(out: Path, config: RunConfig, device: torch.device, resume: bool) -> Path:
+    """Create the run directory and write ``config.json`` and ``env.json``; with ``resume``, a
+    directory holding another config is refused (compared as this cogdyn reads both, so a field
+    added since the run began is at its default)."""
+    out.mkdir(parents=True, exist_ok=True)
+    if resume and (out / io.CONFIG_FILE).is_file():
+        old = io.as_written(io.read_config(out).to_json())
+        if old != io.as_written(config.to_json()):
+            raise ConfigError("resume", f"{out} holds a run with a different config")
+    io.write_json(out / io.CONFIG_FILE, stamp(config.to_json()))
+    (out / io.FAILURE_FILE).unlink(missing_ok=True)  # a failure of an earlier attempt
+    io.write_json(out / io.ENV_FILE, io.environment_info(str(device)))
+    return out
+
+
+def _diverged(out: Path, config: RunConfig, update: int) -> None:
+    """Record a non-finite loss as the run's failure and raise :class:`TrainingDiverged`."""
+    reason = f"training diverged: non-finite loss at update {update}"
+    record = {"status": "failed", "stage": "train", "error": reason, "update": update}
+    io.write_json(out / io.FAILURE_FILE, stamp(record))
+    advice = f"lower model.delta ({config.model.delta:g}) or train.lr ({config.train.lr:g})"
+    raise TrainingDiverged(f"{reason}; {advice}", out / io.FAILURE_FILE)
+
+
+def _summary(
+    config: RunConfig,
+    task: TrialTask,
+    device: torch.device,
+    *,
+    final: Any,
+    held_out: Any,
+    chosen: dict[str, Any] | None,
+    selection: str,
+    model_update: int,
+    reached_at: dict[str, Any] | None,
+    update: int,
+    totals: dict[str, int],
+    wall: float,
+    checkpoints: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """``summary.json`` of a finished run: what was trained, the saved model's scores (fresh
+    and held-out trials), how it was chosen, and the cost to the criterion."""
+    tc = config.train
+    return {
         "algo": tc.algo,
         "delta": config.model.delta,
         "seed": tc.seed,
@@ -324,6 +374,3 @@ def run_training(
         "device": str(device),
         "checkpoints": checkpoints,
     }
-    io.write_json(out / io.SUMMARY_FILE, stamp(summary))
-    clear_resume(out)
-    return summary

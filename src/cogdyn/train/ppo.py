@@ -71,8 +71,6 @@ undid).
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +79,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from cogdyn.config import ConfigError, RunConfig, build_section
+from cogdyn.config import PPOConfig, RunConfig
 from cogdyn.models import VanillaRNN
 from cogdyn.models.packed import Packing, run_packed, run_trials
 from cogdyn.tasks import Outcome, TrialBatch
@@ -90,103 +88,6 @@ from cogdyn.train.loop import run_training
 
 # ----------------------------------------------------------------------------------------------
 # Configuration
-
-
-@dataclass(frozen=True)
-class PPOConfig:
-    """PPO settings: the ``[ppo]`` table of a run config. The learning rate is ``train.lr``."""
-
-    rollout_trials: int = 1024
-    """Trials (episodes) collected per update; each contributes all of its alive steps."""
-    minibatches: int = 4
-    """Minibatches of whole trials per epoch (1024 / 4 = 256 trials each by default)."""
-    epochs: int = 4
-    """Passes over the rollout per update."""
-    gamma: float = 1.0
-    """Discount factor. Trials are short (≤ 40 steps), so no discounting is needed."""
-    gae_lambda: float = 0.95
-    """GAE λ: bias/variance trade-off of the advantage estimate."""
-    clip: float = 0.2
-    """PPO ratio clip ε: the surrogate is flat outside [1 − ε, 1 + ε]."""
-    clip_value: bool = True
-    """Clip the value update to ±clip around the rollout's value, as PPO2/CleanRL do."""
-    value_coef: float = 0.5
-    """Weight of the value loss in the total loss."""
-    value_huber: float = 0.0
-    """Value loss: Huber loss with this threshold (½e² for |e| ≤ it, linear beyond); 0 gives the
-    plain squared error ½e². See the module notes on large δ."""
-    entropy_coef: float = 0.01
-    """Weight of the entropy bonus (subtracted from the loss)."""
-    grad_clip: float = 0.5
-    """Maximum global gradient norm (PPO's own; ``train.grad_clip`` is the SL setting)."""
-    normalize_advantages: bool = True
-    """Standardise advantages over the rollout's alive steps."""
-    target_kl: float = 0.0
-    """Stop an update's remaining epochs once the approximate KL *per step* exceeds this; 0
-    disables. (A per-step mean dilutes the one decision of a trial by its ~19 steps: see
-    ``trial_kl_target``.)"""
-    trial_kl_target: float = 0.02
-    """Once the criterion is met, the learning rate is adapted so that one update moves the
-    policy by about this KL per trial (the KL from the rollout's policy to the updated one,
-    summed over each trial's steps, averaged over the rollout's trials): outside [½, 2] × this,
-    it is multiplied by target / KL (by at most 1.5 up and 10 down), never above ``train.lr``.
-    0 keeps ``train.lr`` throughout. Why 0.02: an update's trial KL sets how far it moves the
-    greedy accuracy, and in measurements nine updates in ten with a trial KL below 0.05 moved
-    it by less than 0.02 — the room between the 0.95 criterion and the 0.93 that an analysed
-    checkpoint must keep (module notes, "Holding the criterion")."""
-    logit_cap: float = 10.0
-    """Soft cap on the policy logits inside the action distribution, logits → cap·tanh(logits /
-    cap): a guard for saturated policies at large δ (logits of 10²–10³ at init). 0 disables.
-    Never changes the network or its arg-max (greedy) action."""
-
-    def __post_init__(self) -> None:
-        def is_int(v: Any) -> bool:
-            return isinstance(v, int) and not isinstance(v, bool)
-
-        def is_num(v: Any) -> bool:
-            return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-        for name in ("rollout_trials", "minibatches", "epochs"):
-            v = getattr(self, name)
-            if not (is_int(v) and v >= 1):
-                raise ConfigError(f"ppo.{name}", f"must be an integer ≥ 1, got {v!r}")
-        if self.minibatches > self.rollout_trials:
-            raise ConfigError(
-                "ppo.minibatches",
-                f"must be ≤ ppo.rollout_trials ({self.rollout_trials}), got {self.minibatches}",
-            )
-        for name, lo, hi in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0)):
-            v = getattr(self, name)
-            if not (is_num(v) and lo <= v <= hi):
-                raise ConfigError(f"ppo.{name}", f"must be in [{lo}, {hi}], got {v!r}")
-        if not (is_num(self.clip) and self.clip > 0):
-            raise ConfigError("ppo.clip", f"must be > 0, got {self.clip!r}")
-        if not (is_num(self.grad_clip) and self.grad_clip > 0):
-            raise ConfigError("ppo.grad_clip", f"must be > 0, got {self.grad_clip!r}")
-        for name in ("value_coef", "value_huber", "entropy_coef", "target_kl", "logit_cap"):
-            v = getattr(self, name)
-            if not (is_num(v) and v >= 0):
-                raise ConfigError(f"ppo.{name}", f"must be a number ≥ 0, got {v!r}")
-        for name in ("clip_value", "normalize_advantages"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"ppo.{name}", "must be true or false")
-
-    @property
-    def minibatch_trials(self) -> int:
-        """Trials per minibatch (the last minibatch takes the remainder, if any)."""
-        return math.ceil(self.rollout_trials / self.minibatches)
-
-    @staticmethod
-    def from_mapping(values: Mapping[str, Any] | None) -> PPOConfig:
-        """Build from the ``[ppo]`` table; unknown keys and bad values raise ConfigError."""
-        if values is None:
-            return PPOConfig()
-        return build_section(PPOConfig, "ppo", values)
-
-    @staticmethod
-    def from_run_config(config: RunConfig) -> PPOConfig:
-        """The PPO settings of a run: ``config.extra["ppo"]`` (defaults where absent)."""
-        return PPOConfig.from_mapping(config.extra.get("ppo", {}))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -524,7 +425,7 @@ def train_ppo(
     records the complete ``[ppo]`` table, defaults included, so a run can be repeated exactly.
     """
     ppo = PPOConfig.from_run_config(config)  # validate before the run directory is written
-    resolved = dataclasses.replace(config, extra={**config.extra, "ppo": dataclasses.asdict(ppo)})
+    resolved = dataclasses.replace(config, ppo=ppo)
     return run_training(
         resolved,
         out_dir,
