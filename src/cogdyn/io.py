@@ -168,11 +168,14 @@ def _first_line(e: BaseException) -> str:
 
 
 def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Atomically write rows (dicts with the same keys) as CSV."""
+    """Atomically write rows (dicts) as CSV. The columns are every key, in the order of first
+    appearance; a row without a column leaves it empty (a run resumed by a newer cogdyn adds
+    columns its earlier rows do not have)."""
     rows = list(rows)
     buf = io.StringIO()
     if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        writer = csv.DictWriter(buf, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)
     atomic_write_bytes(path, buf.getvalue().encode())
