@@ -1,118 +1,153 @@
-"""Attractor census speed, and batched Lyapunov exponents against a naive per-point loop.
+"""Attractor census: early retirement against the brute-force batched path, side by side.
 
-Run: ``.venv/bin/python benchmarks/bench_census.py [--run RUN_DIR] [--grid 21] [--starts 2]
-[--threads 2] [--naive-points 10] [--naive-steps 50]``
+Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_census.py [--runs DIR ...] [--grid 21]
+[--threads 1]``
 
-1. **Census**: the default census (contexts × grid × grid × (1 + starts) orbits, 2000 transient
-   + 2000 measured steps, float64) of an N = 250 network: the final model of ``--run``, or
-   else a random one with δ = 0.1 (untrained, so every orbit is bounded and none stops early).
-2. **Lyapunov, batched vs naive**, on the same starting points in the same process:
+For the final model of each run directory, in one process and on the same starts, the census
+of :func:`attractor_census` with its defaults (``cogdyn analyze``'s: 2 contexts × grid² × 3
+starts, 2000 transient + 2000 measured steps, float64, analytic tangent) is run twice:
 
-   * batched — :func:`cogdyn.dynamics.lyapunov_spectrum` on every orbit of the census at
-     once with the analytic tangent (``FrozenInputMap.tangent_from_next``: one GEMM per step,
-     no Jacobian formed), 2 exponents, ``--lyap-steps`` steps;
-   * naive — what one writes without cogdyn: per point and per step,
-     ``torch.autograd.functional.jacobian`` of the one-point map (N backward passes), J·Q and
-     ``torch.linalg.qr``. Timed on ``--naive-points`` points × ``--naive-steps`` steps and
-     extrapolated per point-step (its cost per step does not depend on the step count).
+* **brute force** — ``ClassifyOptions(retire=False)``: every orbit iterated for the whole
+  window (the path before early retirement);
+* **retire** — ``ClassifyOptions(retire=True)``, the default: orbits that settled on a fixed
+  point or a short cycle leave the batch with exact exponents at the attractor.
 
-   The ratio compares time per point-step.
+Printed per network and in total: the time of each, wall-clock and CPU (on a shared machine
+the process's CPU time is the steadier measure; with one thread it is its compute), their
+ratio (target ≥ 5×), the fraction of
+orbits with identical labels (target ≥ 99 %), F_QP of each (quasi-periodic fraction of the
+onset starts, target equal ± 0.01), the label counts and, for the retired orbits of both
+paths' fixed points and cycles, how far the exact exponents lie from the brute-force window
+estimates. The brute force runs first on each network; their order does not favour either
+(both start from the same starts, computed before timing).
+
+Without ``--runs`` the benchmark first trains four N = 250 networks itself with ``cogdyn
+train`` (SL and PPO at δ = 0.1 and 0.2, seed 0, ~4 min on 2 cores) into a temporary directory
+and removes them afterwards; ``--keep DIR`` trains into DIR and keeps them. ``--grid 11``
+(a quarter of the orbits) gives a quick check.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
 
-from cogdyn.analysis.census import CensusOptions, attractor_census, census_map, census_summary
-from cogdyn.config import ModelConfig
-from cogdyn.dynamics import lyapunov_spectrum
+from cogdyn.analysis.census import CensusOptions, attractor_census, census_summary
+from cogdyn.cli import main as cogdyn_main
 from cogdyn.io import load_run
-from cogdyn.models import VanillaRNN
 from cogdyn.tasks import CtxDM
 
-
-def _model(run: str | None) -> tuple[torch.nn.Module, CtxDM, str]:
-    if run:
-        config, model = load_run(run)
-        return model, CtxDM(config.task), f"final model of {run}"
-    task = CtxDM()
-    model = VanillaRNN(
-        task.n_inputs,
-        task.n_actions,
-        ModelConfig(hidden=250, delta=0.1),
-        torch.Generator().manual_seed(0),
-    )
-    return model, task, "random N = 250, δ = 0.1 (seed 0)"
+DEFAULT_RUNS = (("sl", 0.1), ("sl", 0.2), ("ppo", 0.1), ("ppo", 0.2))
 
 
-def _naive(fmap, x0: torch.Tensor, n_points: int, n_steps: int) -> float:
-    """Seconds per point-step of the per-point autograd Jacobian + QR loop."""
-    w = fmap.weight
-    start = time.perf_counter()
-    for b in range(n_points):
-        u = fmap.drive[b]
+def _train(root: Path, threads: int) -> list[Path]:
+    runs = []
+    for algo, delta in DEFAULT_RUNS:
+        out = root / f"{algo}-d{delta}"
+        if not (out / "model.safetensors").exists():
+            print(f"training {algo} δ = {delta} into {out} …", flush=True)
+            argv = ["train", "--algo", algo, "--delta", str(delta), "--seed", "0"]
+            argv += ["--threads", str(threads), "--out", str(out), "--no-progress", "--overwrite"]
+            if cogdyn_main(argv) != 0:
+                raise SystemExit(f"training {algo} δ = {delta} failed")
+        runs.append(out)
+    return runs
 
-        def f(h: torch.Tensor, u: torch.Tensor = u) -> torch.Tensor:
-            return torch.relu(w @ h + u)
 
-        h = x0[b].clone()
-        q = torch.linalg.qr(torch.randn(len(h), 2, dtype=h.dtype))[0]
-        log_sum = torch.zeros(2, dtype=h.dtype)
-        for _ in range(n_steps):
-            jac = torch.autograd.functional.jacobian(f, h)
-            q, r = torch.linalg.qr(jac @ q)
-            log_sum += torch.log(torch.diagonal(r).abs())
-            h = f(h).detach()
-    return (time.perf_counter() - start) / (n_points * n_steps)
+def _census(model, task, opts: CensusOptions, retire: bool):
+    classify = dataclasses.replace(opts.classify, retire=retire)
+    opts = dataclasses.replace(opts, classify=classify)
+    wall, cpu = time.perf_counter(), time.process_time()
+    table = attractor_census(model, task, opts)
+    return table, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _exponent_gap(brute, fast, label: str) -> str:
+    both = (brute["label"].to_numpy() == label) & (fast["label"].to_numpy() == label)
+    if not both.any():
+        return f"{label}: none"
+    gap = np.abs(brute.loc[both, "lyap1"].to_numpy() - fast.loc[both, "lyap1"].to_numpy())
+    return f"{label}: median |Δλ₁| {np.median(gap):.1e}, max {gap.max():.1e}"
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--run", help="a run directory (default: a random network)")
-    p.add_argument("--grid", type=int, default=21)
-    p.add_argument("--starts", type=int, default=2)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--lyap-steps", type=int, default=500)
-    p.add_argument("--naive-points", type=int, default=10)
-    p.add_argument("--naive-steps", type=int, default=50)
+    p.add_argument("--runs", nargs="+", help="run directories (default: train four)")
+    p.add_argument("--keep", help="train the default networks into this directory and keep them")
+    p.add_argument("--grid", type=int, default=CensusOptions().grid)
+    p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    model, task, what = _model(args.run)
-    opts = CensusOptions(grid=args.grid, extra_starts=args.starts)
-    steps = opts.classify.transient + opts.classify.measure
-    print(f"network: {what}; torch {torch.__version__}, {args.threads} thread(s)")
-
-    t0 = time.perf_counter()
-    table = attractor_census(model, task, opts)
-    census_s = time.perf_counter() - t0
-    n = len(table)
-    s = census_summary(table)
+    tmp = None
+    if args.runs:
+        runs = [Path(r) for r in args.runs]
+    else:
+        root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-census-"))
+        tmp = None if args.keep else root
+        runs = _train(root, args.threads)
+    opts = CensusOptions(grid=args.grid)
+    n_orbits = len(opts.contexts) * opts.grid**2 * opts.n_starts
+    c = opts.classify
     print(
-        f"census: {n} orbits ({len(opts.contexts)} contexts × {opts.grid}² × {opts.n_starts} "
-        f"starts), {steps} steps each: {census_s:.1f} s ({1e3 * census_s / n:.1f} ms per orbit)"
+        f"census: {len(opts.contexts)} contexts × {opts.grid}² grid × {opts.n_starts} starts = "
+        f"{n_orbits} orbits per network, {c.transient} + {c.measure} steps, float64; "
+        f"torch {torch.__version__}, {args.threads} thread(s)"
+        + ("" if opts.grid == CensusOptions().grid else f" (grid {opts.grid}, not the default)")
     )
-    print(f"  F_QP {s['frac_qp']:.3f}; labels {s['label_counts_all_starts']}")
-
-    fmap, x0, _ = census_map(model, task, opts)
-    t0 = time.perf_counter()
-    lyapunov_spectrum(fmap.step, x0, tangent=fmap.tangent_from_next, steps=args.lyap_steps)
-    fast = (time.perf_counter() - t0) / (n * args.lyap_steps)
-    naive = _naive(fmap, x0, args.naive_points, args.naive_steps)
-    print(
-        f"lyapunov, batched tangent: {1e6 * fast:.1f} µs per point-step "
-        f"({n} points × {args.lyap_steps} steps)"
-    )
-    print(
-        f"lyapunov, naive autograd.functional.jacobian loop: {1e6 * naive:.0f} µs per "
-        f"point-step ({args.naive_points} points × {args.naive_steps} steps)"
-    )
-    print(
-        f"  → naive / batched = {naive / fast:.0f}×; the naive loop would take "
-        f"{naive * n * 2200 / 3600:.1f} h for the census's {n} points × 2200 tangent steps"
-    )
+    total = {"brute": 0.0, "retire": 0.0, "brute_cpu": 0.0, "retire_cpu": 0.0, "same": 0, "n": 0}
+    try:
+        for run in runs:
+            config, model = load_run(str(run))
+            task = CtxDM(config.task)
+            brute, t_brute, c_brute = _census(model, task, opts, retire=False)
+            fast, t_fast, c_fast = _census(model, task, opts, retire=True)
+            same = brute["label"].to_numpy() == fast["label"].to_numpy()
+            qp_b = census_summary(brute)["frac_qp"]
+            qp_f = census_summary(fast)["frac_qp"]
+            total["brute"] += t_brute
+            total["retire"] += t_fast
+            total["brute_cpu"] += c_brute
+            total["retire_cpu"] += c_fast
+            total["same"] += int(same.sum())
+            total["n"] += len(same)
+            counts = census_summary(fast)["label_counts_all_starts"]
+            settled = sum(counts[k] for k in ("fixed_point", "periodic", "divergent")) / len(same)
+            print(f"\n{run.name}: labels (retire) {counts}")
+            print(
+                f"  wall: brute force {t_brute:6.1f} s, retire {t_fast:6.1f} s, ratio "
+                f"{t_brute / t_fast:4.1f}×   cpu: {c_brute:6.1f} s, {c_fast:6.1f} s, ratio "
+                f"{c_brute / c_fast:4.1f}×"
+            )
+            print(
+                f"  identical labels {same.mean():.2%} ({int((~same).sum())} differ)   "
+                f"F_QP brute {qp_b:.3f} retire {qp_f:.3f} (Δ {qp_f - qp_b:+.3f})   "
+                f"settled (fixed point, periodic, divergent) {settled:.0%} of orbits"
+            )
+            if not same.all():
+                pairs = zip(brute["label"][~same], fast["label"][~same], strict=True)
+                moved: dict[tuple[str, str], int] = {}
+                for pair in pairs:
+                    moved[pair] = moved.get(pair, 0) + 1
+                print("  changed (brute → retire):", moved)
+            gaps = [_exponent_gap(brute, fast, lab) for lab in ("fixed_point", "periodic")]
+            print("  exact vs window exponents:", "; ".join(gaps))
+        print(
+            f"\ntotal over {len(runs)} networks: wall {total['brute']:.1f} s against "
+            f"{total['retire']:.1f} s ({total['brute'] / total['retire']:.1f}×), cpu "
+            f"{total['brute_cpu']:.1f} s against {total['retire_cpu']:.1f} s "
+            f"({total['brute_cpu'] / total['retire_cpu']:.1f}×); identical labels "
+            f"{total['same'] / total['n']:.2%} of {total['n']} orbits"
+        )
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 KNOWN_MISSING: set[str] = {
     # module:qualified name (or module:<module> for a module docstring). Shrink me.
-    "cogdyn.config:RunConfig.to_json",
     "cogdyn.config:TaskConfig.n_actions",
     "cogdyn.config:TaskConfig.n_inputs",
     "cogdyn.duration:Duration.is_constant",
@@ -42,7 +41,6 @@ KNOWN_MISSING: set[str] = {
     "cogdyn.dynamics.maps:FrozenInputMap.dtype",
     "cogdyn.dynamics.maps:FrozenInputMap.n_conditions",
     "cogdyn.dynamics.maps:FrozenInputMap.n_units",
-    "cogdyn.io:read_json",
     "cogdyn.models.rnn:VanillaRNN.bias",
     "cogdyn.populations.groups:Groups.sizes",
     "cogdyn.populations.options:PopulationOptions.to_json",

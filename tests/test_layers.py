@@ -23,6 +23,8 @@ LAYERS: dict[str, int] = {
     "cogdyn.errors": 0,
     "cogdyn.linalg": 0,
     "cogdyn.progress": 0,
+    "cogdyn.schema": 1,
+    "cogdyn.memory": 1,
     "cogdyn.duration": 1,
     "cogdyn.config": 2,
     "cogdyn.tasks": 3,

@@ -214,6 +214,37 @@ checkpoints, evaluates each network and takes its census, and rewrites `index.js
 
 
 # ------------------------------------------------------------------------------ citing
+def claims_page() -> str:
+    """The paper's claims and targets in full: source, cogdyn's rule, and why."""
+    from cogdyn.report.claims_text import CLAIMS, RULES, SOURCES, TARGETS, WHY
+
+    out = [
+        "# The claims and how cogdyn tests them",
+        "",
+        "Generated from `cogdyn.report.claims_text` when this site was built: the same text "
+        "the report's claims table prints. The paper is Kononov et al., arXiv:2510.11162 "
+        "(2025); its Methods could not be consulted, so each claim is read from the abstract, "
+        "the first pages and the figure captions, and each target is what a reproduction of "
+        "those claims should show. How the verdict kinds combine: [The report](report.md).",
+        "",
+    ]
+    for kind, texts in (("claim", CLAIMS), ("target", TARGETS)):
+        out += [f"## {kind.title()}s", ""]
+        for i, text in enumerate(texts, start=1):
+            key = f"{kind} {i}"
+            out += [
+                f"### {key.title()}",
+                "",
+                f"**{text}**",
+                "",
+                f"- *From:* {SOURCES[key]}.",
+                f"- *Rule:* {RULES[key]}.",
+                f"- *Why:* {WHY[key]}",
+                "",
+            ]
+    return "\n".join(out)
+
+
 def citing_page() -> str:
     """How to cite cogdyn and the paper, from CITATION.cff."""
     import yaml
@@ -322,6 +353,7 @@ def on_files(files: Any, config: Any) -> Any:
         "tutorial.md": tutorial_page(tutorial),
         "examples.md": examples_page(),
         "citing.md": citing_page(),
+        "claims.md": claims_page(),
         "changelog.md": (ROOT / "CHANGELOG.md").read_text(),
         "assets/trial-structure.png": trial_figure(),
     }

@@ -15,10 +15,24 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from cogdyn.config import Duration
+from cogdyn.config import Duration, TaskConfig
+from cogdyn.memory import require_memory, trial_bytes
 from cogdyn.models import VanillaRNN
 from cogdyn.tasks import PAD, PERIOD_NAMES, CtxDM, Outcome, TrialBatch, TrialTask
-from cogdyn.tasks.timing import truncexp_mean
+from cogdyn.tasks.timing import max_trial_steps, truncexp_mean
+
+
+def check_trials_memory(task: TaskConfig, n_trials: int, hidden: int, field_name: str) -> None:
+    """Refuse ``n_trials`` fresh trials (inputs, hidden states and outputs) that would not fit in
+    the machine's memory, before drawing them (ConfigError naming ``field_name``)."""
+    steps = max_trial_steps(task) or 1
+    width = task.n_inputs + hidden + task.n_actions if task.is_ctxdm else hidden
+    require_memory(
+        trial_bytes(n_trials, steps, width),
+        field_name,
+        f"{n_trials} trials of up to {steps} steps through {hidden} units",
+        f"lower {field_name}",
+    )
 
 
 @dataclass(frozen=True)

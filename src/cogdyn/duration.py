@@ -105,7 +105,7 @@ class Duration:
                 return Duration(dist, **{k: float(v) for k, v in spec.items()})
             except ConfigError as e:
                 raise ConfigError(field_name, str(e).split(": ", 1)[-1]) from None
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ConfigError(field_name, "values must be numbers") from None
         raise ConfigError(
             field_name, f"must be a number (ms) or a distribution table, got {spec!r}"

@@ -40,7 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from cogdyn import io
-from cogdyn.behaviour import evaluate
+from cogdyn.behaviour import check_trials_memory, evaluate
 from cogdyn.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, run_config_from_dict
 from cogdyn.io import load_run
 from cogdyn.models import RecurrentNet, VanillaRNN
@@ -173,6 +173,7 @@ def export_run(
     """Hidden trajectories of a run directory's model on ``n_trials`` fresh trials → ``.npz``."""
 
     config, model = load_run(run_dir, model_file)
+    check_trials_memory(config.task, n_trials, model.hidden, "--trials")
     task = make_task(config.task)
     batch = task.sample(n_trials, torch.Generator().manual_seed(seed))
     dt = config.task.dt if config.task.is_ctxdm else float(getattr(task, "dt", 1.0))

@@ -16,8 +16,8 @@ from cogdyn.analysis.census import (
     phase_onset_states,
 )
 from cogdyn.analysis.conditions import condition_inputs
-from cogdyn.config import ConfigError, ModelConfig
-from cogdyn.dynamics.classify import LABELS
+from cogdyn.config import ConfigError, ModelConfig, TaskConfig
+from cogdyn.dynamics.classify import LABELS, ClassifyOptions
 from cogdyn.models import VanillaRNN
 from cogdyn.tasks import CtxDM
 from cogdyn.tasks.base import FIXATION, STIMULUS
@@ -196,3 +196,77 @@ def test_options_grid_and_json() -> None:
     assert opts.n_starts == 3
     j = opts.to_json()
     assert j["grid"] == 21 and j["contexts"] == [0, 1] and j["classify"]["transient"] == 2000
+
+
+# ---------------------------------------------------------------------- more than two choices
+def _ring_net(task: CtxDM, gain: float = 1.5) -> VanillaRNN:
+    """Known attractors on a 3-choice ring: unit 0 reads modality 1's direction-1 ring unit,
+    h₀' = ReLU(gain·h₀ + 100·(x − 0.5)). The drive is positive exactly when modality 1 points
+    to direction 1 with a positive strength (cos 0 = 1; the other directions are 120° away,
+    cos = −½), so those conditions diverge (gain > 1) and every other one rests at h = 0."""
+    model = VanillaRNN(task.n_inputs, task.n_actions, ModelConfig(hidden=3))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.weight_hh_l0[0, 0] = gain
+        model.weight_ih_l0[0, 1] = 100.0  # input 1: modality 1, ring unit of direction 1
+        model.bias_ih_l0[0] = -50.0
+    return model.eval()
+
+
+def test_census_of_a_three_choice_task_has_the_known_attractors() -> None:
+    task = CtxDM(TaskConfig(dim_ring=3))
+    opts = CensusOptions(
+        grid=5, extra_starts=0, classify=ClassifyOptions(transient=100, measure=100, max_period=16)
+    )
+    table = attractor_census(_ring_net(task), task, opts)
+    # Strengths 0, 25, 50: per modality the 0 stimulus once and 3 directions × 2 strengths.
+    assert len(table) == 2 * 7 * 7
+    assert set(table["choice_mod1"]) == {1, 2, 3} and set(table["coh_mod1"]) == {0.0, 25.0, 50.0}
+    drive = (table["choice_mod1"] == 1) & (table["coh_mod1"] > 0)
+    assert (table.loc[drive, "label"] == "divergent").all()
+    assert (table.loc[~drive, "label"] == "fixed_point").all()
+    assert (table.loc[~drive, "final_norm"] == 0).all()
+    ctx1 = table["context"] == 1
+    assert (table.loc[ctx1, "choice_relevant"] == table.loc[ctx1, "choice_mod2"]).all()
+    s = census_summary(table)
+    assert s["n_grid_points"] == 98 and s["frac_qp"] == 0.0
+    assert s["frac_divergent"] == pytest.approx(2 * 2 * 7 / 98)  # 2 drives × 7 × 2 contexts
+    assert set(s["frac_qp_by_abs_coherence"]) == {"0", "25", "50"}
+
+
+def test_two_choice_ring_grid_is_the_signed_grid() -> None:
+    """For two choices the (direction, strength) design is the signed coherence grid."""
+    from cogdyn.analysis.conditions import ring_conditions
+
+    opts = CensusOptions(grid=5)
+    pairs = ring_conditions(2, opts.coherences[2:])
+    signed = torch.where(pairs[:, 0] == 1, pairs[:, 1], -pairs[:, 1])
+    assert sorted(signed.tolist()) == sorted(opts.coherences.tolist())
+    assert torch.equal(opts.stimuli(2), opts.coherences)
+
+
+def test_three_winner_take_all_units_give_a_stable_delay_point_per_choice() -> None:
+    """k stable points, not two: three mutually inhibiting units (self 0.5, mutual −1, delay
+    drive 0.5) have the stable points 1·e_k, one per choice, read out as choices 1..3."""
+    from cogdyn.analysis.phase_points import phase_fixed_points, phase_points_summary
+
+    task = CtxDM(TaskConfig(dim_ring=3))
+    model = VanillaRNN(task.n_inputs, task.n_actions, ModelConfig(hidden=3))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.weight_hh_l0.copy_(1.5 * torch.eye(3) - torch.ones(3, 3))
+        model.weight_ih_l0[:, 0] = 0.5  # the fixation cue: on in the delay
+        # the stimulus pushes unit k toward choice k+1 (modality 1, ring unit k)
+        for k in range(3):
+            model.weight_ih_l0[k, 1 + k] = 1.0
+        model.readout.weight[1:, :] = torch.eye(3)
+    batch = task.sample(60, torch.Generator().manual_seed(0))
+    points = phase_fixed_points(model.eval(), task, batch, phases=("delay",))
+    stable = points.points[points.points["stability"] == "stable"]
+    for ctx in (0, 1):
+        assert sorted(stable.loc[stable["context"] == ctx, "choice"]) == [1, 2, 3]
+    summary = phase_points_summary(points, n_choices=3)
+    assert summary["delay"]["stable_per_choice"]
+    assert summary["delay"]["stable_choices"] == {"0": [1, 2, 3], "1": [1, 2, 3]}

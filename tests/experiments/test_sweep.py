@@ -48,15 +48,24 @@ def test_rerun_skips_finished_cells(tiny_sweep):
     pd.testing.assert_frame_equal(_comparable(again), _comparable(results))
 
 
-def test_ray_executor_gives_the_same_table(tiny_sweep, tmp_path):
-    ray = pytest.importorskip("ray")
+def test_ray_executor_gives_the_same_table(tiny_sweep, tmp_path, monkeypatch):
+    """On a Ray cluster that is already running, reached through RAY_ADDRESS as under `ray job
+    submit` (no --address): cogdyn attaches without passing resources (which Ray refuses for
+    an existing cluster), writes every cell's log to DIR/logs and gives the local table."""
+    pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
     path, _, results = tiny_sweep
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    monkeypatch.setenv("RAY_ADDRESS", cluster.address)
     try:
         on_ray, _ = run_sweep(load_sweep(path), tmp_path / "ray", executor="ray", progress=False)
     finally:
-        ray.shutdown()
+        cluster.shutdown()
     pd.testing.assert_frame_equal(_comparable(on_ray), _comparable(results))
+    for cell in on_ray["cell"]:
+        log = (tmp_path / "ray" / "logs" / f"{cell}.log").read_text()
+        assert f"== {cell}: Ray worker pid" in log and f"{cell}: done" in log
 
 
 def _running_cell(out):
@@ -147,7 +156,7 @@ def test_a_killed_worker_is_recorded_as_failed(tmp_path):
         ('[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0]\n[analysis.census]\ngrid = 4\n', "grid"),
         ('[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0]\n[model]\ndelta = 0.1\n', "model.delta"),
         ('[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0, 0]\n', "grid.seed"),
-        ("[grid\n", "--config"),
+        ("[grid\n", "sweep: "),
     ],
 )
 def test_bad_sweep_file_exits_2_with_one_line(tmp_path, capsys, text, field):
@@ -189,3 +198,102 @@ def test_the_report_builds_from_a_real_sweep(tiny_sweep, tmp_path, capsys):
     # The two networks the report shows got their figure data, the others were spared it.
     with_data = [r.name for r in (out / RUNS_DIR).iterdir() if (r / "analysis/figdata").is_dir()]
     assert sorted(name.split("-")[0] for name in with_data) == ["ppo", "sl"]
+
+
+def test_a_cell_whose_analysis_cannot_run_is_refused_before_training(tmp_path, capsys):
+    """The census of a neurogym task freezes its stimulus period only: a sweep that asks for a
+    delay-input census of one exits 2 with one line naming the cell, and trains nothing."""
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'name = "bad"\n[grid]\nalgo = ["sl"]\ndelta = [0.1]\nseed = [0]\n'
+        '[task]\nname = "neurogym:PerceptualDecisionMaking-v0"\n'
+        '[analysis.census]\nphase = "delay"\n'
+    )
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "analysis.census.phase" in err[0] and "cell sl-d0.1-s0" in err[0]
+    assert not (out / "runs").exists()
+
+
+def test_a_diverged_cell_is_recorded_with_its_reason(tmp_path):
+    """Training that blows up fails its cell (stage train, the reason in one line) and says so
+    in the cell's run directory too; the table shows it."""
+    from cogdyn.experiments.cell import run_cell, run_dir
+    from cogdyn.experiments.results import write_results
+    from tests.experiments.conftest import TINY
+
+    text = TINY.replace("MAX_UPDATES", "4").replace("delta = [0.1, 0.2]", "delta = [1e308]")
+    (tmp_path / "diverge.toml").write_text(text.replace('algo = ["sl", "ppo"]', 'algo = ["sl"]'))
+    sweep = load_sweep(tmp_path / "diverge.toml")
+    out, cell = tmp_path / "out", sweep.cells[0].id
+    record = run_cell(out, sweep, cell)
+    assert record["status"] == "failed" and record["stage"] == "train"
+    assert record["error"].startswith("training diverged: non-finite loss at update 1")
+    assert "\n" not in record["error"] and record["log"] == f"logs/{cell}.log"
+    failure = io.read_json(run_dir(out, cell) / io.FAILURE_FILE)
+    assert failure["status"] == "failed" and "non-finite loss" in failure["error"]
+    row = write_results(out, sweep).iloc[0]
+    assert row["status"] == "failed" and "training diverged" in row["error"]
+
+
+class _FakeRay:
+    """Records ray.init calls; refuses resources when a cluster "is running", as Ray does."""
+
+    def __init__(self, running: bool) -> None:
+        self.running, self.calls = running, []
+
+    def is_initialized(self) -> bool:
+        return False
+
+    def init(self, **kwargs):
+        self.calls.append(kwargs)
+        if self.running and kwargs.get("address") is None and kwargs.get("num_cpus"):
+            raise ValueError(
+                "When connecting to an existing cluster, num_cpus and num_gpus must not be "
+                "provided."
+            )
+
+
+@pytest.mark.parametrize(
+    ("address", "env", "running", "expected"),
+    [
+        (None, None, False, [{"num_cpus": 4}]),  # nothing running: a local Ray of our own
+        (None, None, True, [{"num_cpus": 4}, {}]),  # `ray start` left one: attach, no resources
+        ("auto", None, True, [{"address": "auto"}]),
+        (None, "10.0.0.1:6379", True, [{"address": "10.0.0.1:6379"}]),  # ray job submit
+    ],
+)
+def test_which_ray_cluster(monkeypatch, address, env, running, expected):
+    from cogdyn.experiments.executors import RayExecutor
+
+    if env is None:
+        monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    else:
+        monkeypatch.setenv("RAY_ADDRESS", env)
+    ray = _FakeRay(running)
+    assert RayExecutor(address, workers=2)._init(ray, threads=2)
+    calls = [{k: v for k, v in c.items() if k in ("address", "num_cpus")} for c in ray.calls]
+    assert calls == expected
+
+
+@pytest.mark.parametrize("name", ["quick", "paper", "neurogym-pdm"])
+def test_every_preset_passes_the_strict_checks(name, capsys):
+    """Presets are sweep files: unknown tables and keys, the memory of every cell's training and
+    census, the [ppo] table of SL cells — all checked, and the shipped ones pass."""
+    from cogdyn.experiments.spec import PRESETS
+
+    assert name in PRESETS
+    assert main(["sweep", name, "--dry-run"]) == 0
+    assert "valid; nothing run" in capsys.readouterr().out
+
+
+def test_a_preset_with_an_unknown_key_is_refused(tmp_path, capsys):
+    """A preset copied to start one's own sweep, with a typo, fails like any sweep file."""
+    from cogdyn.experiments.spec import preset_path
+
+    text = preset_path("quick").read_text().replace("[analysis.census]", "[analysis.censsu]")
+    (tmp_path / "mine.toml").write_text(text)
+    assert main(["sweep", str(tmp_path / "mine.toml"), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "analysis.censsu: unknown field" in err and "did you mean 'census'" in err

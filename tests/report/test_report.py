@@ -286,3 +286,38 @@ def test_target_6_passes_a_hand_built_delay_attractor_network() -> None:
     row = {"algo": "ppo", "status": "done", "delta": 0.1, **analysis_row(summary)}
     verdict = {v.key: v for v in evaluate_claims(Evidence(results=pd.DataFrame([row])))}
     assert verdict["target 6"].verdict == "reproduced", verdict["target 6"].measured
+
+
+def test_attractor_map_of_a_three_choice_census(tmp_path: Path) -> None:
+    """The report draws the map of a 3-choice census: one cell per (direction, strength) pair
+    of each modality, coloured by its label."""
+    from matplotlib.colors import to_rgba
+
+    from cogdyn.analysis.checkpoints import Checkpoint, tag
+    from cogdyn.config import ModelConfig, TaskConfig
+    from cogdyn.models import VanillaRNN
+    from cogdyn.report import run_figures as rfig
+    from cogdyn.report.data import Run
+    from cogdyn.report.style import LABEL_COLOR
+
+    task = CtxDM(TaskConfig(dim_ring=3))
+    net = VanillaRNN(task.n_inputs, task.n_actions, ModelConfig(hidden=3))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+        net.weight_hh_l0[0, 0], net.weight_ih_l0[0, 1], net.bias_ih_l0[0] = 1.5, 100.0, -50.0
+    short = ClassifyOptions(transient=100, measure=100, max_period=16)
+    table = attractor_census(
+        net.eval(), task, CensusOptions(grid=5, extra_starts=0, classify=short)
+    )
+    (tmp_path / "analysis").mkdir()
+    tag(table, Checkpoint("final", "model.safetensors", "final", 1, 1.0)).to_parquet(
+        tmp_path / "analysis" / "attractors.parquet"
+    )
+    fig = rfig.fig_attractor_map([Run(path=tmp_path, row={"algo": "ppo"})])
+    ax = fig.axes[0]
+    cells = list(ax.patches)
+    assert len(cells) == 7 * 7
+    divergent = [p for p in cells if p.get_facecolor() == to_rgba(LABEL_COLOR["divergent"])]
+    assert len(divergent) == 2 * 7  # direction 1 of modality 1 at strengths 25 and 50
+    assert [t.get_text() for t in ax.get_xticklabels()][:3] == ["0", "d1 25", "d1 50"]

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 
 import pytest
 import torch
@@ -23,6 +24,7 @@ from cogdyn.train.ppo import (
     policy_logits,
     run_trials,
     train_ppo,
+    trial_kl,
     value_loss,
 )
 
@@ -218,6 +220,12 @@ def test_rollout_masks_and_rewards_follow_the_task_rules():
     assert not exp.alive[~exp.batch.valid].any()
     assert not exp.log_probs[~exp.batch.valid].any()
     assert (exp.log_probs[exp.batch.valid] <= 0).all()
+    # the whole action distribution of each step, of which log_probs is the sampled entry
+    taken = exp.log_policy.gather(-1, exp.actions.unsqueeze(-1)).squeeze(-1)
+    assert torch.equal(taken, exp.log_probs)
+    valid = exp.log_policy[exp.batch.valid]
+    torch.testing.assert_close(valid.exp().sum(-1), torch.ones(valid.shape[0]))
+    assert not exp.log_policy[~exp.batch.valid].any()
 
 
 def test_first_minibatch_reproduces_rollout_policy(one_thread):
@@ -228,6 +236,83 @@ def test_first_minibatch_reproduces_rollout_policy(one_thread):
     adv, ret = gae(exp.rewards, exp.values, exp.alive, 1.0, 0.95)
     _, stats = updater._minibatch_loss(exp, torch.arange(10, 42), adv, ret)
     assert float(stats["approx_kl"]) < 1e-6 and float(stats["clip_frac"]) == 0.0
+
+
+def test_trial_kl_hand_computed():
+    """Two trials, three steps in all: KL summed over the steps, divided by the trials."""
+    p_old = torch.tensor([[0.5, 0.25, 0.25], [0.9, 0.05, 0.05], [1 / 3, 1 / 3, 1 / 3]])
+    p_new = torch.tensor([[0.25, 0.5, 0.25], [0.9, 0.05, 0.05], [0.5, 0.25, 0.25]])
+    per_step = (p_old * (p_old / p_new).log()).sum(-1)
+    expected = float(per_step.sum()) / 2
+    assert float(trial_kl(p_old.log(), p_new.log(), 2)) == pytest.approx(expected, rel=1e-6)
+    assert float(trial_kl(p_old.log(), p_old.log(), 2)) == 0.0
+    assert per_step[0] == pytest.approx(0.25 * math.log(2), rel=1e-6)
+
+
+def test_trial_kl_of_an_update_is_measured_on_its_rollout(one_thread):
+    """``trial_kl`` of an update's stats is the KL per trial from the rollout's policy to the
+    updated one: recomputed here trial by trial with ``model.run``."""
+    task = CtxDM()
+    cfg = PPOConfig(rollout_trials=16, minibatches=2, epochs=2)
+    gen = torch.Generator().manual_seed(5)
+    updater = PPOUpdater(_model(), task, gen, "cpu", cfg)
+    state = gen.get_state()
+    stats = updater.update()
+    exp = collect(_model(), task, 16, torch.Generator().set_state(state), logit_cap=cfg.logit_cap)
+    with torch.no_grad():
+        logits = updater.model.readout(updater.model.run(exp.batch.inputs))
+        log_new = torch.log_softmax(policy_logits(logits, cfg.logit_cap), -1)
+    alive = exp.alive
+    kl = (exp.log_policy.exp() * (exp.log_policy - log_new)).sum(-1)[alive].sum() / 16
+    assert stats["trial_kl"] == pytest.approx(float(kl), rel=1e-4)
+    assert stats["lr"] == 1e-3
+
+
+def test_hold_adapts_the_learning_rate_to_the_trial_kl():
+    cfg = PPOConfig(rollout_trials=16, minibatches=2, epochs=1, trial_kl_target=0.02)
+    updater = PPOUpdater(_model(), CtxDM(), torch.Generator(), "cpu", cfg, lr=1e-3)
+
+    def lr():
+        return updater.optimizer.param_groups[0]["lr"]
+
+    updater.hold()  # no update yet: nothing to adapt to
+    assert updater.holding and lr() == 1e-3
+    for kl, expected in [
+        (0.03, 1e-3),  # inside [target / 2, 2 target]: unchanged
+        (0.08, 2.5e-4),  # 4 × the target: lr × 1/4
+        (2.0, 2.5e-5),  # 100 × the target: at most ÷ 10 per update
+        (0.02, 2.5e-5),
+        (0.005, 3.75e-5),  # below target / 2: at most × 1.5 per update
+        (0.0, 5.625e-5),
+    ]:
+        updater._adapt_lr(kl)
+        assert lr() == pytest.approx(expected), kl
+    for _ in range(20):
+        updater._adapt_lr(0.0)
+    assert lr() == 1e-3  # never above train.lr
+
+    # at the criterion, the last update's KL is used at once
+    fresh = PPOUpdater(_model(), CtxDM(), torch.Generator(), "cpu", cfg, lr=1e-3)
+    fresh.last_trial_kl = 0.2
+    fresh.hold()
+    assert fresh.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    # trial_kl_target = 0: the learning rate stays constant
+    off = PPOUpdater(
+        _model(), CtxDM(), torch.Generator(), "cpu", PPOConfig(trial_kl_target=0.0), lr=1e-3
+    )
+    off.last_trial_kl = 0.2
+    off.hold()
+    off._adapt_lr(5.0)
+    assert off.optimizer.param_groups[0]["lr"] == 1e-3
+
+
+def test_learning_rate_is_constant_until_the_criterion(tmp_path, read_metrics):
+    """Before the criterion the rate is train.lr whatever the KL; held afterwards."""
+    cfg = run_config_from_dict(TINY)
+    train_ppo(cfg, tmp_path, progress=False)
+    rows = read_metrics(tmp_path / "metrics.csv")
+    assert all(float(r["lr"]) == 1e-3 for r in rows)
+    assert all(float(r["trial_kl"]) >= 0 for r in rows)
 
 
 # ------------------------------------------------------------------------------ learning
@@ -267,7 +352,7 @@ def test_ppo_solves_a_contextual_bandit(one_thread):
     for _ in range(30):
         stats = updater.update()
     assert evaluate(model, task, held_out).accuracy > 0.95
-    assert stats["mean_return"] > 0.8
+    assert stats["train_return"] > 0.8
     assert stats["trials"] == 128 and stats["env_steps"] == 128  # one step per episode
 
 
@@ -276,7 +361,7 @@ def test_update_stats(one_thread):
     cfg = PPOConfig(rollout_trials=32, minibatches=2, epochs=2)
     updater = PPOUpdater(_model(), task, torch.Generator().manual_seed(0), "cpu", cfg)
     stats = updater.update()
-    for key in ("loss", "policy_loss", "value_loss", "entropy", "mean_return", "approx_kl"):
+    for key in ("loss", "policy_loss", "value_loss", "entropy", "train_return", "approx_kl"):
         assert key in stats and stats[key] == stats[key]  # present and not NaN
     assert 0 <= stats["clip_frac"] <= 1
     assert stats["trials"] == 32
@@ -310,9 +395,13 @@ def test_train_twice_gives_identical_weights_and_metrics(tmp_path, read_metrics)
 
 
 def test_bad_ppo_table_fails_before_writing(tmp_path):
-    cfg = run_config_from_dict({**TINY, "ppo": {"clip": -1}})
+    """A bad [ppo] value is refused where the run config is built (PPOConfig is a typed field
+    of RunConfig), so nothing is ever written."""
     with pytest.raises(ConfigError, match=r"ppo\.clip"):
-        train_ppo(cfg, tmp_path / "run", progress=False)
+        run_config_from_dict({**TINY, "ppo": {"clip": -1}})
+    config = tmp_path / "bad.toml"
+    config.write_text('[train]\nalgo = "ppo"\n\n[ppo]\nclip = -1\n')
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "run")]) == 2
     assert not (tmp_path / "run").exists()
 
 
@@ -343,3 +432,29 @@ def test_default_ppo_reaches_criterion(tmp_path):
     )
     summary = train_ppo(cfg, tmp_path, progress=False)
     assert summary["reached_criterion"], summary
+
+
+def test_metrics_mean_return_is_the_greedy_evaluation(tmp_path, one_thread):
+    """metrics.csv's ``mean_return`` is the greedy policy's return on the held-out trials (as in
+    summary.json), not the stochastic rollout's, which is ``train_return`` (issue 19, item 6)."""
+    from cogdyn.tasks import make_task
+    from cogdyn.train.loop import Seeds
+
+    cfg = run_config_from_dict(TINY)
+    train_ppo(cfg, tmp_path, progress=False)
+    with open(tmp_path / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert "train_return" in rows[0]
+    task = make_task(cfg.task)
+    seeds = Seeds.from_seed(cfg.train.seed)
+    held_out = task.sample(cfg.train.eval_trials, torch.Generator().manual_seed(seeds.eval))
+    # four updates never reach the criterion: model.safetensors holds the weights of update 4
+    from cogdyn import io
+
+    model = io.load_model(tmp_path / "model.safetensors")
+    assert int(rows[-1]["update"]) == 4
+    ev = evaluate(model, task, held_out)
+    assert float(rows[-1]["mean_return"]) == pytest.approx(ev.mean_return, abs=1e-6)
+    assert float(rows[-1]["accuracy"]) == pytest.approx(ev.accuracy, abs=1e-9)
+    # the rollout's return is a different number (a stochastic policy on other trials)
+    assert any(r["train_return"] != r["mean_return"] for r in rows)

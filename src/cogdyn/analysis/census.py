@@ -1,7 +1,7 @@
 """The attractor census: which attractor the frozen-input map reaches at every stimulus condition.
 
-For a network and a task, every context k and every pair of signed coherences (c₁, c₂) on a
-grid over [−c_max, c_max] defines a frozen-input map (:class:`~cogdyn.dynamics.maps.
+For a network and a task, every context k and every pair of stimuli (one per modality) of a
+grid defines a frozen-input map (:class:`~cogdyn.dynamics.maps.
 FrozenInputMap`). The census classifies the attractor of each map reached from S = 1 + M starts
 with :func:`~cogdyn.dynamics.classify.classify_map`, in ONE batched call over contexts × grid ×
 starts, in float64, with the analytic tangent for a ReLU network (no Jacobian is ever formed);
@@ -19,6 +19,18 @@ Starts (row ``start`` of the table):
   different attractor reached from them is multistability the network could meet. They are
   drawn per grid point, so different grid points get different extra starts.
 
+The grid of stimuli. With two choices a modality's stimulus is a signed coherence: ``grid``
+values evenly spaced over [−c_max, c_max] (0 included). With n ≥ 3 choices it is a direction
+on the ring and a strength: the strengths are the non-negative half of that grid (0, …, c_max,
+(grid + 1)/2 values) and every direction 1..n is taken at every positive strength, plus the
+strength-0 stimulus once (it is the same in every direction): 1 + n·(grid − 1)/2 stimuli per
+modality (:func:`~cogdyn.analysis.conditions.ring_conditions`). For n = 2 that is exactly the
+signed grid, so the two designs agree. The census covers every pair of modality-1 and
+modality-2 stimuli per context — for context 0, (relevant direction, strength) × (irrelevant
+direction, strength); ``choice_mod*`` / ``choice_relevant`` columns hold the directions and
+``coh_*`` the (unsigned) strengths. A grid of 21 gives 441 conditions per context for two
+choices and 961 for three.
+
 Summary numbers (:func:`census_summary`) come from the onset start only: F_QP = quasi-periodic
 grid points / grid points, also over bounded (not divergent) points, per context and by
 |relevant coherence|; the extra starts give the multistability fraction.
@@ -35,7 +47,13 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from cogdyn.analysis.conditions import condition_inputs, shortest_steps, stimulus_onset_states
+from cogdyn.analysis.conditions import (
+    condition_inputs,
+    grid_coherences,
+    ring_conditions,
+    shortest_steps,
+    stimulus_onset_states,
+)
 from cogdyn.dynamics.classify import (
     FIXED_POINT,
     LABELS,
@@ -46,7 +64,8 @@ from cogdyn.dynamics.classify import (
 )
 from cogdyn.dynamics.maps import FrozenInputMap
 from cogdyn.dynamics.step_map import StepMap, frozen_input_map
-from cogdyn.errors import ConfigError, check_int, finite, is_int, require
+from cogdyn.errors import check_int, finite, is_int, require
+from cogdyn.memory import FLOAT64, require_memory
 from cogdyn.tasks.base import DECISION, DELAY, STIMULUS
 from cogdyn.tasks.ctxdm import CtxDM
 
@@ -79,7 +98,8 @@ class CensusOptions:
 
     grid: int = 21
     """Coherences per modality, evenly spaced over [−max_coherence, max_coherence]. Odd, so that
-    0 % (the ambiguous stimulus, where evidence integration matters most) is on the grid."""
+    0 % (the ambiguous stimulus, where evidence integration matters most) is on the grid. With
+    more than two choices: (grid + 1)/2 strengths in every direction (module docstring)."""
     max_coherence: float = 50.0
     """Largest |coherence| in %: the task's strongest stimulus."""
     phase: str = "stimulus"
@@ -139,6 +159,13 @@ class CensusOptions:
             -self.max_coherence, self.max_coherence, self.grid, dtype=torch.float64
         )
 
+    def stimuli(self, n_choices: int) -> Tensor:
+        """One modality's stimuli for a task of ``n_choices``: signed coherences (grid,) for two,
+        (1 + n·(grid − 1)/2, 2) (direction, strength) pairs for more (module docstring)."""
+        if n_choices == 2:
+            return self.coherences
+        return ring_conditions(n_choices, self.coherences[self.grid // 2 :])
+
     @property
     def n_starts(self) -> int:
         """Starts per grid point, the onset state included."""
@@ -157,8 +184,9 @@ def phase_onset_states(
 ) -> Tensor:
     """The noise-free state at the onset of ``phase`` for each condition of ``grid``, (C, N).
 
-    ``grid`` is the condition table of :func:`~cogdyn.dynamics.maps.condition_inputs` (columns
-    ``context``, ``coh_mod1``, ``coh_mod2``, signed coherences). See the module docstring.
+    ``grid`` is the condition table of :func:`~cogdyn.analysis.conditions.condition_inputs`
+    (columns ``context``, ``coh_mod1``, ``coh_mod2``, and ``choice_mod*`` for more than two
+    choices). See the module docstring.
     """
     if phase not in PHASES:
         raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
@@ -171,8 +199,8 @@ def phase_onset_states(
             break
         inputs = task.frozen_input(
             torch.tensor(grid["context"].to_numpy()),
-            torch.tensor(grid["coh_mod1"].to_numpy()),
-            torch.tensor(grid["coh_mod2"].to_numpy()),
+            grid_coherences(grid, 1),
+            grid_coherences(grid, 2),
             period,
         )
         h = frozen_input_map(model, inputs, dtype).iterate(h, shortest_steps(task, name))
@@ -225,12 +253,8 @@ def census_map(
     as for :func:`attractor_census`.
     """
     opts = dataclasses.replace(options or CensusOptions(), **overrides)
-    if task.config.dim_ring != 2:
-        raise ConfigError(
-            "census",
-            f"needs a two-choice task (signed coherences), got dim_ring={task.config.dim_ring}",
-        )
-    coh = opts.coherences
+    check_census_memory(_hidden_size(model), opts, task.config.dim_ring)
+    coh = opts.stimuli(task.config.dim_ring)
     inputs, grid = condition_inputs(task, list(opts.contexts), coh, coh, PHASES[opts.phase])
     n_cond, s = len(grid), opts.n_starts
     starts = [phase_onset_states(model, task, grid, opts.phase).unsqueeze(1)]
@@ -246,6 +270,43 @@ def census_map(
     return fmap, x0.to(fmap.dtype), grid
 
 
+def census_rows(options: CensusOptions, n_choices: int = 2) -> int:
+    """Orbits of one census: contexts × stimuli² × starts."""
+    return len(options.contexts) * len(options.stimuli(n_choices)) ** 2 * options.n_starts
+
+
+def census_bytes(n_hidden: int, options: CensusOptions, n_choices: int = 2) -> int:
+    """A lower bound of the memory of one census's batched classification: per orbit (context ×
+    c₁ × c₂ × start) about a dozen float64 states of the orbit's statistics, a tangent frame per
+    exponent (with its QR work) and the measured series and recurrences."""
+    c = options.classify
+    rows = census_rows(options, n_choices)
+    k = min(c.n_exponents, n_hidden)
+    per_row = (12 + 3 * k) * n_hidden + c.max_period + 2 * c.measure
+    return FLOAT64 * rows * per_row
+
+
+def check_census_memory(n_hidden: int, options: CensusOptions, n_choices: int = 2) -> None:
+    """Refuse a census whose batch exceeds the machine's memory (ConfigError naming
+    ``census.grid``) before allocating it."""
+    rows = census_rows(options, n_choices)
+    points = len(options.stimuli(n_choices))
+    require_memory(
+        census_bytes(n_hidden, options, n_choices),
+        "census.grid",
+        f"a census of {rows} orbits ({points}² grid points × {len(options.contexts)} "
+        f"contexts × {options.n_starts} starts) of a network of {n_hidden} units",
+        "lower the grid (--grid) or the extra starts (--starts)",
+    )
+
+
+def _hidden_size(model: Any) -> int:
+    hidden = getattr(model, "hidden", None)
+    if isinstance(hidden, int):
+        return hidden
+    return int(next(model.parameters()).shape[0])
+
+
 def attractor_census(
     model: Any, task: CtxDM, options: CensusOptions | None = None, **overrides: Any
 ) -> pd.DataFrame:
@@ -255,7 +316,7 @@ def attractor_census(
         model: a ReLU :class:`~cogdyn.models.VanillaRNN`, or any network with ``step(h, x)``
             and ``run`` (:class:`~cogdyn.models.RecurrentNet`: GRU, LSTM, tanh RNN), whose map
             is a :class:`~cogdyn.dynamics.step_map.StepMap` classified with autograd tangents.
-        task: the :class:`CtxDM` it was trained on (two choices: coherences are signed).
+        task: the :class:`CtxDM` it was trained on, any number of choices (module docstring).
         options: a :class:`CensusOptions`; keyword ``overrides`` replace its fields.
 
     Returns:
@@ -289,6 +350,7 @@ def _table(grid: pd.DataFrame, result: MapClassification, opts: CensusOptions) -
             "coh_mod2": c2,
             "coh_relevant": np.where(ctx == 0, c1, c2),
             "coh_irrelevant": np.where(ctx == 0, c2, c1),
+            **_directions(grid, rep, ctx),
             "start": np.tile(np.arange(s), len(grid)),
             "label": pd.Categorical(result.labels, categories=list(LABELS)),
         }
@@ -302,6 +364,20 @@ def _table(grid: pd.DataFrame, result: MapClassification, opts: CensusOptions) -
     table["final_norm"] = result.final.norm(dim=-1).cpu().numpy()
     table["agrees_with_onset"] = _agreement(result, s, opts.agree_tol).numpy()
     return table
+
+
+def _directions(grid: pd.DataFrame, rep: np.ndarray, ctx: np.ndarray) -> dict[str, np.ndarray]:
+    """The stimulus directions of a ring grid (empty for signed coherences)."""
+    if "choice_mod1" not in grid:
+        return {}
+    d1 = grid["choice_mod1"].to_numpy()[rep].astype(np.int64)
+    d2 = grid["choice_mod2"].to_numpy()[rep].astype(np.int64)
+    return {
+        "choice_mod1": d1,
+        "choice_mod2": d2,
+        "choice_relevant": np.where(ctx == 0, d1, d2),
+        "choice_irrelevant": np.where(ctx == 0, d2, d1),
+    }
 
 
 def _agreement(result: MapClassification, s: int, tol: float) -> Tensor:
@@ -348,7 +424,12 @@ def census_summary(table: pd.DataFrame) -> dict[str, Any]:
     extra = table[table["start"] > 0]
     if len(extra):
         disagree = ~extra["agrees_with_onset"].to_numpy()
-        keys = extra[["context", "coh_mod1", "coh_mod2"]].to_numpy()
+        point_cols = [
+            c
+            for c in ("context", "coh_mod1", "coh_mod2", "choice_mod1", "choice_mod2")
+            if c in extra
+        ]
+        keys = extra[point_cols].to_numpy()
         _, point = np.unique(keys, axis=0, return_inverse=True)
         multi: float | None = float(
             np.bincount(point.reshape(-1), weights=disagree).astype(bool).mean()

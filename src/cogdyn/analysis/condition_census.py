@@ -31,9 +31,20 @@ from cogdyn.analysis.summary import stats
 from cogdyn.dynamics.classify import LABELS, ClassifyOptions, classify_map
 from cogdyn.dynamics.maps import FrozenInputMap
 from cogdyn.dynamics.step_map import frozen_input_map
+from cogdyn.schema import stamp
 from cogdyn.tasks.base import STIMULUS
 from cogdyn.tasks.neurogym import period_id
 from cogdyn.tasks.registry import make_task
+
+
+def condition_inputs_of(task: Any, n_trials: int = 64, seed: int = 0) -> tuple[Any, int]:
+    """The task's frozen condition inputs (``task.frozen_inputs``) and the index of its
+    stimulus period among them; ValueError when it has none (no census to take)."""
+    frozen = task.frozen_inputs(n_trials=n_trials, seed=seed)
+    stim = [j for j, p in enumerate(frozen.periods) if period_id(p) == STIMULUS]
+    if not stim:
+        raise ValueError(f"{task.name} has no stimulus period among {frozen.periods}")
+    return frozen, stim[0]
 
 
 def condition_census(
@@ -50,11 +61,7 @@ def condition_census(
     variables and ``n_trials`` (trials it had among ``n_trials``), then ``label``, ``lyap1`` …,
     ``period``, ``frequency``, ``amplitude``, ``final_norm``.
     """
-    frozen = task.frozen_inputs(n_trials=n_trials, seed=seed)
-    stim = [j for j, p in enumerate(frozen.periods) if period_id(p) == STIMULUS]
-    if not stim:
-        raise ValueError(f"{task.name} has no stimulus period among {frozen.periods}")
-    j = stim[0]
+    frozen, j = condition_inputs_of(task, n_trials=n_trials, seed=seed)
     lengths = _mean_steps(task, seed)
     n_cond = frozen.inputs.shape[0]
     h = torch.zeros(n_cond, model.hidden, dtype=torch.float64)
@@ -116,7 +123,7 @@ def analyze_condition_run(
 
     run_dir = Path(run_dir)
     config, final_model = io.load_run(run_dir)
-    train_summary = io.read_json(run_dir / io.SUMMARY_FILE)
+    train_summary = io.read_summary(run_dir)
     task = make_task(config.task)
     start = time.perf_counter()
     tables, records = [], []
@@ -131,7 +138,7 @@ def analyze_condition_run(
     io.atomic_write_bytes(io.analysis_file(run_dir, "attractors"), attractors.to_parquet())
     summary = _summary(records, train_summary, task.name)
     summary["wall_s"] = round(time.perf_counter() - start, 2)
-    io.write_json(out / io.SUMMARY_FILE, summary)
+    io.write_json(out / io.SUMMARY_FILE, stamp(summary))
     return summary
 
 

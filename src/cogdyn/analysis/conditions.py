@@ -85,6 +85,39 @@ def _coherences(task: CtxDM, c: Sequence[float] | Tensor, name: str) -> Tensor:
     return c
 
 
+def zero_coherence(task: CtxDM, k: int) -> Tensor:
+    """A coherence of 0 for ``k`` conditions in the form :meth:`CtxDM.frozen_input` takes:
+    (k,) signed for two choices, (k, 2) (choice, coherence) pairs for more."""
+    if task.config.dim_ring == 2:
+        return torch.zeros(k, dtype=torch.float64)
+    return torch.tensor([[1.0, 0.0]], dtype=torch.float64).expand(k, 2)
+
+
+def ring_conditions(n_choices: int, strengths: Sequence[float] | Tensor) -> Tensor:
+    """The stimuli of one modality on an ``n_choices`` ring: (direction 1..n, strength) pairs,
+    (1 + n·(S − 1), 2) float64 for S strengths starting at 0.
+
+    At strength 0 every direction gives the same input, so it appears once (direction 1). For
+    two choices this is exactly the signed-coherence grid: direction 1 at +s, direction 2 at −s.
+    """
+    s = torch.as_tensor(strengths, dtype=torch.float64).reshape(-1)
+    if len(s) == 0 or float(s[0]) != 0.0 or bool((s[1:] <= 0).any()):
+        raise ValueError(f"strengths must start at 0 and then be positive, got {s.tolist()}")
+    pairs = [(1.0, 0.0)] + [(float(d), float(c)) for d in range(1, n_choices + 1) for c in s[1:]]
+    return torch.tensor(pairs, dtype=torch.float64)
+
+
+def grid_coherences(grid: pd.DataFrame, modality: int) -> Tensor:
+    """Modality ``modality``'s coherences of a condition table (:func:`condition_inputs`) in
+    the form :meth:`CtxDM.frozen_input` takes: signed (C,), or (C, 2) pairs when the table has
+    ``choice_mod*`` columns."""
+    coh = torch.tensor(grid[f"coh_mod{modality}"].to_numpy(), dtype=torch.float64)
+    if f"choice_mod{modality}" not in grid:
+        return coh
+    choice = torch.tensor(grid[f"choice_mod{modality}"].to_numpy(), dtype=torch.float64)
+    return torch.stack([choice, coh], dim=-1)
+
+
 def shortest_steps(task: CtxDM, period: str) -> int:
     """Steps of a period (``fixation``, ``stimulus``, ``delay`` or ``decision``); a random
     duration counts with its lowest value."""
@@ -111,12 +144,8 @@ def stimulus_onset_states(
     (a longer one continues the same autonomous map for a few more steps).
     """
     ctx = _contexts(contexts)
-    n_ring = task.config.dim_ring
     # The stimulus part of the fixation input is zero whatever the coherences.
-    if n_ring == 2:
-        coh: Tensor = torch.zeros(len(ctx), dtype=torch.float64)
-    else:
-        coh = torch.tensor([[1.0, 0.0]], dtype=torch.float64).expand(len(ctx), 2)
+    coh = zero_coherence(task, len(ctx))
     inputs = task.frozen_input(ctx, coh, coh, FIXATION)
     fmap = frozen_input_map(model, inputs, dtype)
     h0 = torch.zeros(len(ctx), fmap.n_units, dtype=dtype, device=fmap.device)

@@ -9,6 +9,7 @@ import torch
 
 from cogdyn import io
 from cogdyn.behaviour import (
+    check_trials_memory,
     condition_table,
     evaluate,
     output_probabilities,
@@ -27,6 +28,7 @@ def evaluate_run(run_dir: str | Path, *, n_trials: int = 2000, seed: int = 12345
     """
     run_dir = Path(run_dir)
     config, model = io.load_run(run_dir)
+    check_trials_memory(config.task, n_trials, config.model.hidden, "--trials")
     task = make_task(config.task)
     batch = task.sample(n_trials, torch.Generator().manual_seed(seed))
     ev = evaluate(model, task, batch)

@@ -61,9 +61,10 @@ def write_figure_data(
     out = run_dir / io.ANALYSIS_DIR / io.FIGDATA_DIR
     files: dict[str, Path] = {}
 
-    def put(name: str, frame: pd.DataFrame) -> None:
-        files[name] = out / f"{name}.parquet"
-        io.atomic_write_bytes(files[name], frame.reset_index(drop=True).to_parquet())
+    frames: dict[str, pd.DataFrame] = {}
+
+    def put(name: str, frame: pd.DataFrame) -> None:  # written once all are computed
+        frames[name] = frame.reset_index(drop=True)
 
     with torch.no_grad():
         put("output_probabilities", output_probabilities(model, task, seed=seed))
@@ -91,8 +92,11 @@ def write_figure_data(
         "pca_explained_variance_ratio": explained.tolist(),
         "qp_orbit": orbit is not None,
     }
+    for name, frame in frames.items():
+        files[name] = out / f"{name}.parquet"
+        io.atomic_write_bytes(files[name], frame.to_parquet())
     files["meta"] = out / FIGDATA_META
-    io.write_json(files["meta"], meta)
+    io.write_json(files["meta"], meta)  # last: has_figure_data() is true once all are there
     return files
 
 
@@ -138,7 +142,8 @@ def _qp_orbit(
     path = io.analysis_file(run_dir, "attractors")
     if not path.is_file():
         return None
-    att = pd.read_parquet(path)
+    columns = ("kind", "start", "label", "phase", "context", "coh_mod1", "coh_mod2")
+    att = io.read_table(path, columns, "rerun `cogdyn analyze` on the run")
     sel = att[(att["kind"].astype(str) == "final") & (att["start"] == 0)]
     sel = sel[
         (sel["label"].astype(str) == "quasi_periodic") & (sel["phase"].astype(str) == "stimulus")

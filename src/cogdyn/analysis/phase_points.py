@@ -27,7 +27,11 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from cogdyn.analysis.conditions import end_of_stimulus_states, stimulus_onset_states
+from cogdyn.analysis.conditions import (
+    end_of_stimulus_states,
+    stimulus_onset_states,
+    zero_coherence,
+)
 from cogdyn.dynamics.fixed_points import FixedPoints, basins
 from cogdyn.dynamics.maps import FrozenInputMap
 from cogdyn.dynamics.relu_solver import fixed_points_from_states
@@ -100,7 +104,7 @@ def phase_fixed_points(
         raise ValueError(f"contexts must be some of 0, 1, got {contexts}")
     n_ctx = len(ctx_list)
     # Row r = phase index · K + context index: one frozen input per phase and context.
-    zero = torch.zeros(n_ctx, dtype=torch.float64)
+    zero = zero_coherence(task, n_ctx)
     inputs = torch.cat(
         [
             task.frozen_input(torch.tensor(ctx_list), zero, zero, STIMULUS_OFF_PHASES[p])

@@ -26,6 +26,7 @@ With ``populations`` (default on; :mod:`cogdyn.populations`, ``docs/populations.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Iterator
@@ -38,19 +39,22 @@ import pandas as pd
 import torch
 
 from cogdyn import io
-from cogdyn.analysis.census import CensusOptions, attractor_census, census_summary
+from cogdyn.analysis.census import CensusOptions, attractor_census, census_map, census_summary
 from cogdyn.analysis.checkpoints import Checkpoint, select_checkpoints, tag, weights_digest
-from cogdyn.analysis.condition_census import analyze_condition_run
+from cogdyn.analysis.condition_census import analyze_condition_run, condition_inputs_of
 from cogdyn.analysis.phase_points import PhasePoints, phase_fixed_points, phase_points_summary
 from cogdyn.analysis.populations import PopulationResult, analyze_populations
 from cogdyn.analysis.summary import run_summary
-from cogdyn.behaviour import evaluate
+from cogdyn.behaviour import check_trials_memory, evaluate
+from cogdyn.config import MAX_THREADS, ModelConfig, TaskConfig
 from cogdyn.dynamics.step_map import is_relu_rnn, network_kind
 from cogdyn.errors import ConfigError, check_int, finite, require
+from cogdyn.models import VanillaRNN
 from cogdyn.populations import PopulationOptions
 from cogdyn.populations.crystallisation import training_trajectory
 from cogdyn.progress import progress_bar
-from cogdyn.tasks import CtxDM, TrialBatch
+from cogdyn.schema import stamp
+from cogdyn.tasks import CtxDM, TrialBatch, make_task
 
 POPULATION_TABLES = ("populations", "robustness", "information", "crystallisation")
 MIN_ACCURACY = 0.93
@@ -107,23 +111,24 @@ def analyze_run(
         classify options and ``seed``; its summary has a ``task`` key).
     """
     run_dir = Path(run_dir)
+    io.check_finished(run_dir)
     config, final_model = io.load_run(run_dir)
-    if not (run_dir / io.SUMMARY_FILE).is_file():
-        raise FileNotFoundError(f"{run_dir} has no {io.SUMMARY_FILE}: training did not finish")
     if not config.task.is_ctxdm:  # a trial-condition task (neurogym): its own census only
         with _threads(threads):
             classify = (census or CensusOptions()).classify
             return analyze_condition_run(
                 run_dir, checkpoints=checkpoints, classify=classify, seed=seed
             )
-    train_summary = io.read_json(run_dir / io.SUMMARY_FILE)
+    train_summary = io.read_summary(run_dir)
     selected = select_checkpoints(train_summary, checkpoints)
     for ck in selected:
         if not (run_dir / ck.file).is_file():
             raise FileNotFoundError(f"checkpoint {ck.file} is missing from {run_dir}")
     check_int("analyze.n_trials", n_trials, 1)
+    check_trials_memory(config.task, n_trials, final_model.hidden, "analyze.n_trials")
     if threads is not None:
         check_int("analyze.threads", threads, 1)
+        require(threads <= MAX_THREADS, "analyze.threads", f"must be at most {MAX_THREADS}")
     require(
         finite(min_accuracy) and 0 <= min_accuracy <= 1,
         "analyze.min_accuracy",
@@ -181,8 +186,41 @@ def analyze_run(
         source=train_summary.get("source"),
         files={**{k: str(v) for k, v in files.items()}, "summary": str(out / io.SUMMARY_FILE)},
     )
-    io.write_json(out / io.SUMMARY_FILE, summary)
+    io.write_json(out / io.SUMMARY_FILE, stamp(summary))
     return summary
+
+
+def check_analysis(task_config: TaskConfig, census: CensusOptions | None = None) -> None:
+    """Refuse, before anything is trained, an analysis that could not run on this task.
+
+    Runs the analysis's own setup — the census problem (grid inputs, onset states, extra
+    starts), the stimulus-off fixed points on a few real trials, or for a trial-condition task
+    its frozen condition inputs — on an untrained 4-unit network of the task, so any stage that
+    would fail on the trained network fails here, in a fraction of a second.
+
+    Raises:
+        ConfigError: ``analysis`` and the reason, naming the task.
+    """
+    base = census or CensusOptions()
+    if not task_config.is_ctxdm and base.phase != "stimulus":
+        raise ConfigError(
+            "analysis.census.phase",
+            f"the census of {task_config.name} holds each trial condition's stimulus-period "
+            f"input; phase = {base.phase!r} needs a ctxdm task (allowed here: stimulus)",
+        )
+    task = make_task(task_config)
+    model = VanillaRNN(task.n_inputs, task.n_actions, ModelConfig(hidden=4)).eval()
+    opts = dataclasses.replace(base, grid=3, extra_starts=min(base.extra_starts, 1))
+    try:
+        if task_config.is_ctxdm:
+            assert isinstance(task, CtxDM)
+            census_map(model, task, opts)
+            batch = task.sample(4, torch.Generator().manual_seed(0))
+            phase_fixed_points(model, task, batch, pattern_steps=5, max_patterns=2, basin_steps=5)
+        else:
+            condition_inputs_of(task)
+    except (ValueError, RuntimeError, KeyError, IndexError) as e:
+        raise ConfigError("analysis", f"cannot analyse task {task_config.name}: {e}") from None
 
 
 @dataclass(frozen=True)

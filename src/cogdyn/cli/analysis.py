@@ -11,7 +11,7 @@ from cogdyn import examples, io
 from cogdyn.analysis import analyze_run
 from cogdyn.analysis.census import CensusOptions
 from cogdyn.analysis.run import MIN_ACCURACY
-from cogdyn.cli.common import UsageError, count, fmt, positive_int
+from cogdyn.cli.common import UsageError, count, fmt, positive_int, thread_count
 from cogdyn.populations.options import PopulationOptions
 
 
@@ -205,6 +205,6 @@ def add_commands(sub: Any) -> None:
         f"(default {MIN_ACCURACY}: the 0.95 criterion less 0.02); the others are analysed and "
         "marked",
     )
-    p.add_argument("--threads", type=positive_int, help="torch threads (default: unchanged)")
+    p.add_argument("--threads", type=thread_count, help="torch threads (default: unchanged)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=_cmd_analyze)

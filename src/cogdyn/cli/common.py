@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from cogdyn import io
-from cogdyn.config import TaskConfig, run_config_from_dict
+from cogdyn.config import MAX_THREADS, TaskConfig
 
 
 class UsageError(Exception):
@@ -49,25 +49,38 @@ count = int_at_least(0)
 positive_int = int_at_least(1)
 
 
+def thread_count(text: str) -> int:
+    """A number of torch threads, 1 … MAX_THREADS (torch crashes on absurd counts)."""
+    value = positive_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_THREADS}, got {value}")
+    return value
+
+
 def fmt(x: float | None, digits: int = 3) -> str:
     """A number for a printed summary; ``n/a`` for None."""
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
-def prepare_out(out: Path, overwrite: bool) -> None:
-    """Refuse a non-empty output folder unless ``overwrite`` (then empty it)."""
+def prepare_out(out: Path, overwrite: bool, resumable: bool = False) -> None:
+    """Refuse a non-empty output folder unless ``overwrite`` (then empty it); ``resumable``:
+    the command has ``--resume``, which the message then suggests for a run left there."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} is a file; choose a folder")
     if out.exists() and any(out.iterdir()):
         if not overwrite:
-            raise UsageError(
-                f"--out: {out} is not empty; choose another folder or pass --overwrite"
+            resume = (
+                ", pass --overwrite, or --resume to continue the run in it"
+                if resumable and (out / io.CONFIG_FILE).is_file()
+                else " or pass --overwrite"
             )
+            raise UsageError(f"--out: {out} is not empty; choose another folder{resume}")
         shutil.rmtree(out)
 
 
 def run_task(run_dir: Path) -> TaskConfig | None:
     """The task config of a run directory (None when it has no ``config.json``)."""
-    path = run_dir / io.CONFIG_FILE
-    return run_config_from_dict(io.read_json(path)).task if path.is_file() else None
+    return io.read_config(run_dir).task if (run_dir / io.CONFIG_FILE).is_file() else None
 
 
 def require_ctxdm_run(run_dir: Path, command: str) -> None:

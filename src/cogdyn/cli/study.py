@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from cogdyn.analysis.figure_data import has_figure_data, write_figure_data
-from cogdyn.cli.common import fmt, positive_int, require_ctxdm_run
+from cogdyn.cli.common import UsageError, fmt, positive_int, require_ctxdm_run
 from cogdyn.dynamics.similarity import SimilarityOptions, dsa_available
 from cogdyn.errors import ConfigError
 from cogdyn.experiments.results import format_table, read_results
@@ -70,6 +71,15 @@ def _sweep_and_report(args: argparse.Namespace, source: str, out: Path) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        sweep = load_sweep(args.sweep)
+        print(f"sweep {sweep.name}: {len(sweep.cells)} cells, {sweep.threads} threads each")
+        for cell in sweep.cells:
+            print(f"  {cell.id}")
+        print("valid; nothing run (--dry-run)")
+        return 0
+    if not args.out:
+        raise UsageError("sweep: --out DIR is required (the sweep directory; a rerun resumes it)")
     return _sweep_and_report(args, args.sweep, Path(args.out))
 
 
@@ -81,8 +91,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _report(sweep_dir: Path, out: str | None) -> Path:
-    """Figure data of the two networks the report shows (if missing), then the report."""
-    write_representative_figure_data(sweep_dir)
+    """Figure data of the two networks the report shows (if missing), then the report. A
+    network whose files cannot be read loses its figures (the page says so), with a warning."""
+    read_results(sweep_dir)  # a missing or unreadable table: one line, before anything else
+    for warning in write_representative_figure_data(sweep_dir, skip_unreadable=True)[1]:
+        print(f"cogdyn: warning: {warning}", file=sys.stderr)
     return build_report(sweep_dir, out=out)
 
 
@@ -145,7 +158,11 @@ def _executor_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--executor", choices=EXECUTOR_CHOICES, default="local", help="local (default) or ray"
     )
-    p.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
+    p.add_argument(
+        "--address",
+        help="Ray cluster to attach to: auto, HOST:PORT (default: $RAY_ADDRESS, else a cluster "
+        "`ray start` left running here, else a local Ray started for the sweep)",
+    )
     p.add_argument(
         "--no-retry",
         dest="retry_failed",
@@ -161,7 +178,10 @@ def add_commands(sub: Any) -> None:
         "sweep", help="train and analyse every cell of a sweep file or preset (quick, paper)"
     )
     p.add_argument("sweep", help="a sweep TOML file, or a preset name: quick, paper")
-    p.add_argument("--out", required=True, help="sweep directory (a rerun resumes it)")
+    p.add_argument("--out", help="sweep directory (required; a rerun resumes it)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="validate the sweep and list its cells; run nothing"
+    )
     _executor_flags(p)
     p.set_defaults(func=_cmd_sweep)
 

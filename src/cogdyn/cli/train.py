@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,10 @@ from cogdyn.analysis.evaluation import evaluate_run
 from cogdyn.cli.common import UsageError, positive_int, prepare_out
 from cogdyn.config import RunConfig, load_toml, merge, run_config_from_dict
 from cogdyn.interop import export_driada, export_run
-from cogdyn.train.run import train
+from cogdyn.memory import format_bytes
+from cogdyn.tasks import make_task
+from cogdyn.train.loop import resolve_device
+from cogdyn.train.run import check_run_config, train
 
 
 def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -39,26 +44,94 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in over.items() if v}
 
 
-def build_run_config(args: argparse.Namespace) -> RunConfig:
-    """Config file (if any) with command-line flags on top, validated."""
-    base = load_toml(args.config) if args.config else {}
-    return run_config_from_dict(merge(base, _train_overrides(args)))
+def build_run_config(args: argparse.Namespace, base: Mapping[str, Any] | None = None) -> RunConfig:
+    """``base`` (default: nothing), then the config file (if any), then command-line flags on
+    top; validated, [ppo] table and memory estimate included (:func:`check_run_config`)."""
+    tables = merge(base or {}, load_toml(args.config) if args.config else {})
+    config = run_config_from_dict(merge(tables, _train_overrides(args)))
+    check_run_config(config)
+    return config
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    if args.resume:
+        return _resume(args)
     config = build_run_config(args)
+    if args.dry_run:
+        return _print_dry_run(config)
     out = Path(args.out or f"runs/{config.train.algo}-d{config.model.delta:g}-s{config.train.seed}")
-    prepare_out(out, args.overwrite)
+    prepare_out(out, args.overwrite, resumable=True)
     progress = None if args.progress else False
     summary = train(config, out, progress=progress, tensorboard=args.tensorboard)
     _print_summary(summary, out)
     return 0
 
 
+def _print_dry_run(config: RunConfig) -> int:
+    need = check_run_config(config)
+    make_task(config.task).check_target(config.train.target_accuracy)
+    resolve_device(config.train.device)
+    print(json.dumps(config.to_json(), indent=2))
+    print(f"memory: about {format_bytes(need)} at least; nothing trained (--dry-run)")
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    """``cogdyn train --resume --out DIR``: continue the run in DIR from its last evaluation
+    (the config is DIR's; flags may repeat it but not change it), or start it if DIR is new."""
+    if args.overwrite:
+        raise UsageError("train: --resume continues the run in --out; --overwrite would delete it")
+    if not args.out:
+        raise UsageError("train: --resume needs --out DIR, the run directory to continue")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} is a file, not a run directory")
+    if (out / io.CONFIG_FILE).is_file():
+        stored = io.read_config(out)
+        config = build_run_config(args, base=stored.to_json())
+        changed = _first_difference(stored.to_json(), config.to_json())
+        if changed:
+            raise UsageError(
+                f"--resume: {out} holds a run with {changed}; drop that setting to continue it, "
+                "or train into another --out"
+            )
+        if (out / io.SUMMARY_FILE).is_file():
+            summary = io.read_summary(out)
+            print(
+                f"{out}: training already finished (accuracy {summary['accuracy']:.3f} after "
+                f"{summary['updates']} updates); nothing to resume"
+            )
+            return 0
+    elif out.is_dir() and any(out.iterdir()):
+        raise UsageError(f"--resume: {out} holds no run (no {io.CONFIG_FILE}); check --out")
+    else:
+        config = build_run_config(args)
+    if args.dry_run:
+        return _print_dry_run(config)
+    progress = None if args.progress else False
+    summary = train(config, out, progress=progress, resume=True, tensorboard=args.tensorboard)
+    _print_summary(summary, out)
+    return 0
+
+
+def _first_difference(old: Any, new: Any, where: str = "") -> str | None:
+    """``task.sigma = 0.45 (the flags ask for 0.3)``: the first setting that differs, or None."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in dict.fromkeys([*old, *new]):
+            found = _first_difference(old.get(key), new.get(key), f"{where}.{key}".lstrip("."))
+            if found:
+                return found
+        return None
+    if io.as_written(old) == io.as_written(new):
+        return None
+    was, now = json.dumps(io.as_written(old)), json.dumps(io.as_written(new))
+    return f"{where} = {was} (the flags ask for {now})"
+
+
 def _print_summary(summary: dict[str, Any], out: Path) -> None:
-    head = f"{summary['algo']} δ={summary['delta']} seed={summary['seed']}"
-    target = summary["target_accuracy"]
-    if summary["reached_criterion"]:
+    head = f"{summary.get('algo')} δ={summary.get('delta')} seed={summary.get('seed')}"
+    target = summary.get("target_accuracy")
+    if summary.get("reached_criterion"):
         print(
             f"{head}: reached {target} held-out accuracy after {summary['updates_to_criterion']} "
             f"updates ({summary['trials_to_criterion']} trials, "
@@ -165,6 +238,17 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("--out", help="run directory (default runs/ALGO-dDELTA-sSEED)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in --out from its last evaluation, bit for bit "
+        "(its config.json is the config; flags may repeat but not change it)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate the config, print it and its memory estimate; train nothing",
+    )
     p.add_argument(
         "--tensorboard",
         metavar="DIR",

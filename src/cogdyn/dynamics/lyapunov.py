@@ -259,6 +259,17 @@ class Benettin:
             self.frame = self.frame.clone()
             self.frame[rows] = self._fresh(int(rows.sum()))
 
+    def select(self, rows: Tensor) -> None:
+        """Keep only the orbits selected by ``rows`` (a bool mask (B,) or an index tensor).
+
+        For callers whose batch shrinks as orbits leave it: the kept orbits' frames and sums
+        are unchanged, so their exponents are those they would have had in the full batch.
+        """
+        self.frame = self.frame[rows]
+        self.log_sum = self.log_sum[rows]
+        self.dead = self.dead[rows]
+        self._shape = (int(self.frame.shape[0]), *self._shape[1:])
+
     def exponents(self) -> Tensor:
         """Exponents (B, k), float64, sorted descending; dead directions give −inf.
 
@@ -270,6 +281,52 @@ class Benettin:
         lam = self.log_sum / max(self.count, 1)
         lam = torch.where(self.dead, torch.full_like(lam, -torch.inf), lam)
         return lam.sort(dim=-1, descending=True).values
+
+
+def jacobians(propagate: Propagator, x: Tensor) -> Tensor:
+    """The Jacobians J(x) (B, D, D) of a map at states ``x`` (B, D), from its propagator.
+
+    J is the propagator's tangent applied to the identity frame, so any linearisation
+    :func:`make_propagator` accepts works: an analytic ``jacobian``, a ``tangent`` (for a ReLU
+    RNN ``J I`` is ``D(h) W`` exactly: each entry is one product by 1 or 0) or automatic
+    differentiation. All B orbits go at once, as the propagator's rows may carry parameters
+    (holds B identity frames: chunk large batches with a propagator per chunk).
+    """
+    batch, dim = x.shape
+    eye = torch.eye(dim, dtype=x.dtype, device=x.device)
+    return propagate(x, eye.expand(batch, dim, dim).contiguous())[1]
+
+
+def leading_log_moduli(jac: Tensor, k: int) -> Tensor:
+    """The k largest log|eigenvalue| of each matrix of ``jac`` (B, D, D), (B, k) float64.
+
+    Sorted descending; a zero eigenvalue gives −inf. These are the Lyapunov exponents of a
+    fixed point x* with J(x*) = ``jac`` (and, divided by p, of a p-cycle with monodromy
+    ``jac``).
+
+    An index whose row (or column) is zero off the diagonal splits off its diagonal entry as
+    an eigenvalue (expand det(J − μI) along that row), exactly; the rest is one dense
+    eigenvalue problem of the remaining indices. For a ReLU RNN at a fixed point, J = D·W has
+    a zero row per inactive unit, so the dense problem has the size of the active set, not N
+    (the O(n³) eigensolver is ~8× cheaper at half the units active). One matrix at a time:
+    torch 2.13's batched CPU LAPACK calls are not safe with several threads (see
+    :mod:`cogdyn.linalg`).
+    """
+    batch, dim = jac.shape[0], jac.shape[-1]
+    out = torch.empty(batch, k, dtype=torch.float64)
+    eye = torch.eye(dim, dtype=torch.bool, device=jac.device)
+    off = jac.masked_fill(eye, 0) != 0
+    trivial = ~(off.any(-1) & off.any(-2))  # (B, D): row or column zero off the diagonal
+    diag = jac.diagonal(dim1=-2, dim2=-1)
+    for i in range(batch):
+        keep = ~trivial[i]
+        mods = [diag[i][~keep].abs().to(torch.float64).cpu()]
+        if bool(keep.any()):
+            sub = jac[i][keep][:, keep]
+            mods.append(torch.linalg.eigvals(sub).abs().to(torch.float64).cpu())
+        logs = torch.log(torch.cat(mods))
+        out[i] = logs.sort(descending=True).values[:k]
+    return out.to(jac.device)
 
 
 def lyapunov_spectrum(

@@ -130,6 +130,34 @@ class OrbitRecorder:
         self.prev = x
         self._observe(x, norm)
 
+    _ROW_FIELDS = (
+        "ref",
+        "sum",
+        "sum_sq",
+        "early_sum",
+        "early_sum_sq",
+        "early_centroid",
+        "early_radius",
+        "early_max_norm",
+        "late_min_norm",
+        "late_min_dist",
+        "step_first",
+        "step_last",
+        "recurrence",
+        "anchor",
+        "prev",
+    )
+
+    def select(self, rows: Tensor) -> None:
+        """Keep only the orbits selected by ``rows`` (a bool mask (B,) or an index tensor).
+
+        For a caller whose batch shrinks as orbits leave it; what the kept orbits recorded is
+        unchanged.
+        """
+        for name in self._ROW_FIELDS:
+            setattr(self, name, getattr(self, name)[rows])
+        self.series = self.series[:, rows]
+
     def summary(self) -> OrbitSummary:
         """Finish (after s_M has been recorded) and return the evidence."""
         if self.t != self.length:

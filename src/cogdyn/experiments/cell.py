@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -20,8 +21,9 @@ from typing import Any
 from cogdyn import io
 from cogdyn.analysis.figure_data import has_figure_data, write_figure_data
 from cogdyn.analysis.run import analyze_run
+from cogdyn.errors import ConfigError, RunFailed
 from cogdyn.experiments.spec import Cell, Sweep
-from cogdyn.io import LOCK_FILE, RECORDS_DIR, RUNS_DIR
+from cogdyn.io import LOCK_FILE, LOGS_DIR, RECORDS_DIR, RUNS_DIR
 from cogdyn.train.run import train
 
 DONE, FAILED = "done", "failed"
@@ -42,24 +44,36 @@ def record_path(sweep_dir: str | Path, cell_id: str) -> Path:
 
 
 def read_record(sweep_dir: str | Path, cell_id: str) -> dict[str, Any] | None:
-    """The cell's record, or None when the cell has not ended."""
+    """The cell's record, or None when the cell has not ended. A record that cannot be read
+    (garbled by something else: cogdyn writes it atomically) counts as none, so the cell runs
+    again (resuming from what its run directory holds)."""
     path = record_path(sweep_dir, cell_id)
-    return io.read_json(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        record = io.read_json(path)
+    except (ValueError, OSError):
+        return None
+    return record if isinstance(record, dict) and record.get("status") in (DONE, FAILED) else None
 
 
 def write_failure(sweep_dir: str | Path, cell: Cell, stage: str, reason: str) -> dict[str, Any]:
     """Record a failed cell (also used by executors when a worker dies without a record)."""
     record = {"cell": cell.id, "params": cell.params, "status": FAILED, "stage": stage}
-    record["error"] = reason
+    record.update(error=reason, log=f"{LOGS_DIR}/{cell.id}.log")
     io.write_json(record_path(sweep_dir, cell.id), record)
     return record
 
 
-def run_cell(sweep_dir: str | Path, sweep: Sweep, cell_id: str) -> dict[str, Any]:
+def run_cell(
+    sweep_dir: str | Path, sweep: Sweep, cell_id: str, wait_s: float = 0.0
+) -> dict[str, Any]:
     """Train and analyse one cell into ``DIR/runs/<cell>``; returns its record.
 
     Never raises for a failure of the cell itself (exception, NaN loss): that is recorded as
-    ``failed`` with its reason. Raises :class:`CellBusy` when another process works on it.
+    ``failed`` with its reason, and the traceback printed to stderr (the cell's log). Raises
+    :class:`CellBusy` when another process still holds the cell after ``wait_s`` seconds (a
+    retry of a cell whose first worker is still dying waits for it).
     """
     cell = sweep.cell(cell_id)
     out = run_dir(sweep_dir, cell.id)
@@ -70,10 +84,15 @@ def run_cell(sweep_dir: str | Path, sweep: Sweep, cell_id: str) -> dict[str, Any
     except OSError as e:
         return write_failure(sweep_dir, cell, stage, f"{type(e).__name__}: {e}")
     try:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise CellBusy(f"cell {cell.id} is being run by another process") from None
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise CellBusy(f"cell {cell.id} is being run by another process") from None
+                time.sleep(0.5)
         os.ftruncate(lock, 0)
         os.write(lock, f"{os.getpid()}\n".encode())
         record = read_record(sweep_dir, cell.id)
@@ -117,9 +136,14 @@ def _train_and_analyse(
         if figures and not has_figure_data(out):
             write_figure_data(out)
     except Exception as e:  # a failing cell is recorded; the sweep goes on
-        detail = traceback.format_exc(limit=-3).strip().splitlines()
-        where = detail[-3].strip() if len(detail) >= 3 else ""
-        reason = f"{type(e).__name__}: {e}" + (f" ({where})" if where else "")
+        traceback.print_exc(file=sys.stderr)  # the whole story goes to the cell's log
+        sys.stderr.flush()
+        if isinstance(e, RunFailed | ConfigError):  # a failure of the run, said in one line
+            reason = " ".join(str(e).split())
+        else:
+            detail = traceback.format_exc(limit=-3).strip().splitlines()
+            where = detail[-3].strip() if len(detail) >= 3 else ""
+            reason = f"{type(e).__name__}: {e}" + (f" ({where})" if where else "")
         return write_failure(sweep_dir, cell, stage, reason)
     record = {"cell": cell.id, "params": cell.params, "status": DONE, "error": "", **timings}
     io.write_json(record_path(sweep_dir, cell.id), record)

@@ -15,19 +15,23 @@ takes the cells to run and calls ``on_event(kind, cell_id, record)`` with kind `
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import logging
 import os
+import platform
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from cogdyn.errors import ConfigError
 from cogdyn.experiments.cell import read_record, run_cell, write_failure
 from cogdyn.experiments.spec import Sweep, sweep_from_json
+from cogdyn.io import LOGS_DIR
 
 Event = Callable[[str, str, dict[str, Any] | None], None]
 EXECUTORS: tuple[str, ...] = ("local", "ray")
@@ -66,7 +70,7 @@ class LocalExecutor:
         """Start a worker per cell, at most ``workers`` at once; record workers that died."""
         pending = list(cells)
         running: dict[str, subprocess.Popen[bytes]] = {}
-        logs = sweep_dir / "logs"
+        logs = sweep_dir / LOGS_DIR
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **thread_env(sweep.threads)}
         try:
@@ -107,19 +111,87 @@ class LocalExecutor:
         return write_failure(sweep_dir, sweep.cell(cell_id), "worker", reason)
 
 
+RAY_RETRIES = 3
+"""Times Ray runs a cell again after a system failure (its worker or node lost); each retry
+resumes the cell's training from its last evaluation. A cell that fails by itself (an error,
+a diverged run) is recorded as failed and not retried."""
+LOCK_WAIT_S = 120.0
+"""How long a retried Ray cell waits for the cell's lock, held by a first attempt whose
+worker is still dying after its node was lost."""
+
+
+@contextlib.contextmanager
+def cell_log(path: Path) -> Iterator[None]:
+    """Send this process's output (Python's and C libraries', file descriptors 1 and 2) to
+    ``path`` (appended to) for the duration; a Ray worker runs a cell under it, so that the
+    cell's log lands in ``DIR/logs`` as the local executor's do."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("ab", buffering=0) as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    text = path.open("a", encoding="utf-8", buffering=1)
+    try:
+        with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
+            yield
+    finally:
+        text.close()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
 def _ray_cell(sweep_dir: str, source: dict[str, Any], cell_id: str, threads: int) -> dict:
-    """The Ray task: run one cell inside a Ray worker process."""
+    """The Ray task: run one cell inside a Ray worker process, its output in DIR/logs."""
     import torch
 
     torch.set_num_threads(threads)
-    return run_cell(sweep_dir, sweep_from_json(source), cell_id)
+    with cell_log(Path(sweep_dir) / LOGS_DIR / f"{cell_id}.log"):
+        print(f"== {cell_id}: Ray worker pid {os.getpid()} on {platform.node()}", flush=True)
+        record = run_cell(sweep_dir, sweep_from_json(source), cell_id, wait_s=LOCK_WAIT_S)
+        print(f"{cell_id}: {record['status']} {record.get('error', '')}".rstrip(), flush=True)
+    return record
 
 
 class RayExecutor:
-    """Cells as Ray tasks on the cluster at ``address`` (None starts a local one)."""
+    """Cells as Ray tasks, on the cluster Ray users expect.
+
+    * ``address`` given (``auto``, ``host:port``, ``ray://…``) or ``RAY_ADDRESS`` set (as it is
+      under ``ray job submit``): attach to that cluster, passing no resources (the cluster has
+      its own);
+    * neither: attach to the cluster ``ray start`` left running on this machine, or start a
+      local one with ``workers × threads`` CPUs when none is running;
+    * ``ray.init`` already called by the caller: use that.
+
+    The resolved sweep is put in the object store once and every task reads it from there.
+    ``workers`` (when given) caps the cells in flight at once. Tasks are retried
+    :data:`RAY_RETRIES` times after a system failure (a lost worker or node), resuming their
+    training; each cell's output goes to ``DIR/logs/<cell>.log``.
+    """
 
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
         self.address, self.workers = address, workers
+
+    def _init(self, ray: Any, threads: int) -> bool:
+        """Connect to (or start) a cluster unless the caller did; whether we did."""
+        if ray.is_initialized():
+            return False
+        common: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
+        address = self.address or os.environ.get("RAY_ADDRESS") or None
+        if address is not None:
+            ray.init(address=address, **common)
+            return True
+        cpus = self.workers * threads if self.workers else None
+        try:  # no address: Ray starts a local cluster unless `ray start` left one running
+            ray.init(num_cpus=cpus, include_dashboard=False, **common)
+        except ValueError as e:
+            if "existing cluster" not in str(e):
+                raise
+            ray.init(**common)  # attach to that one, without resources of our own
+        return True
 
     def run(self, sweep_dir: Path, sweep: Sweep, cells: Sequence[str], on_event: Event) -> None:
         """Submit every cell as a Ray task and report them as they finish."""
@@ -129,38 +201,47 @@ class RayExecutor:
             raise ConfigError(
                 "executor", "ray is not installed; pip install 'cogdyn[ray]'"
             ) from None
-        started_here = not ray.is_initialized()
-        if started_here:
-            kwargs: dict[str, Any] = {"address": self.address, "log_to_driver": False}
-            if self.address is None and self.workers:
-                kwargs["num_cpus"] = self.workers * sweep.threads
-            ray.init(**kwargs, runtime_env={"env_vars": thread_env(sweep.threads)})
+        sweep_dir = sweep_dir.resolve()  # Ray workers do not share our working directory
         try:
-            task = ray.remote(num_cpus=sweep.threads, max_retries=0)(_ray_cell)
-            source = sweep.to_json()
-            refs: dict[Any, str] = {}
-            for cell_id in cells:
-                refs[task.remote(str(sweep_dir), source, cell_id, sweep.threads)] = cell_id
-                on_event("started", cell_id, None)
-            waiting = list(refs)
-            while waiting:
-                done, waiting = ray.wait(waiting, num_returns=1)
-                cell_id = refs[done[0]]
+            started_here = self._init(ray, sweep.threads)
+        except ConnectionError as e:
+            raise ConfigError("--address", f"no Ray cluster to attach to ({e})") from None
+        refs: dict[Any, str] = {}
+        try:
+            task = ray.remote(num_cpus=sweep.threads, max_retries=RAY_RETRIES)(_ray_cell)
+            task = task.options(runtime_env={"env_vars": thread_env(sweep.threads)})
+            source = ray.put(sweep.to_json())  # once, not serialised into every task
+            pending = list(cells)
+            cap = self.workers or len(pending)
+            while pending or refs:
+                while pending and len(refs) < cap:
+                    cell_id = pending.pop(0)
+                    refs[task.remote(str(sweep_dir), source, cell_id, sweep.threads)] = cell_id
+                    on_event("started", cell_id, None)
+                done, _ = ray.wait(list(refs), num_returns=1)
+                cell_id = refs.pop(done[0])
                 try:
                     record = ray.get(done[0])
-                except Exception as e:  # a worker that died or a task error
-                    reason = f"ray task failed: {type(e).__name__}: {str(e).splitlines()[0]}"
+                except Exception as e:  # retries exhausted, or the task raised
+                    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+                    reason = f"ray task failed: {type(e).__name__}: {first}"
                     record = write_failure(sweep_dir, sweep.cell(cell_id), "worker", reason)
                 on_event("ended", cell_id, record)
         finally:
+            for ref in refs:  # interrupted: nothing of ours keeps running on the cluster
+                ray.cancel(ref, force=True)
             if started_here:
                 ray.shutdown()
 
 
-def make_executor(kind: str, workers: int, address: str | None = None) -> Executor:
-    """The executor ``kind`` (one of :data:`EXECUTORS`); ConfigError for another name."""
+def make_executor(kind: str, workers: int | None, address: str | None = None) -> Executor:
+    """The executor ``kind`` (one of :data:`EXECUTORS`); ConfigError for another name.
+    ``workers``: processes of the local executor (None: 1); cells in flight on Ray (None: no
+    cap, the cluster's resources decide)."""
+    if address is not None and kind != "ray":
+        raise ConfigError("--address", "is for --executor ray")
     if kind == "local":
-        return LocalExecutor(workers)
+        return LocalExecutor(workers or 1)
     if kind == "ray":
         return RayExecutor(address, workers)
 

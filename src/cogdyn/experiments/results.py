@@ -11,18 +11,23 @@ runs of the same sweep.
 
 from __future__ import annotations
 
+import io as _bytes_io
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from cogdyn import io
 from cogdyn.dynamics.classify import LABELS
+from cogdyn.errors import ConfigError, UnreadableFile
 from cogdyn.experiments.cell import read_record
 from cogdyn.experiments.spec import Sweep
 from cogdyn.io import RESULTS_FILE, RUNS_DIR
+from cogdyn.schema import SCHEMA_KEY, SCHEMA_VERSION, check_version
 
 TRAIN_COLUMNS: tuple[str, ...] = (
     "accuracy",
@@ -155,10 +160,12 @@ def collect_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
         row["error"] = record.get("error", "") if record else ""
         row["run_dir"] = f"{RUNS_DIR}/{cell.id}"
         rd = sweep_dir / RUNS_DIR / cell.id
-        if (rd / io.SUMMARY_FILE).is_file():
-            row.update(_train_row(io.read_json(rd / io.SUMMARY_FILE)))
-        if (rd / io.ANALYSIS_DIR / io.SUMMARY_FILE).is_file():
-            row.update(analysis_row(io.read_json(rd / io.ANALYSIS_DIR / io.SUMMARY_FILE)))
+        train = _summary_or_none(rd / io.SUMMARY_FILE)
+        if train is not None:
+            row.update(_train_row(train))
+        analysis = _summary_or_none(rd / io.ANALYSIS_DIR / io.SUMMARY_FILE)
+        if analysis is not None:
+            row.update(analysis_row(analysis))
         rows.append(row)
     frame = pd.DataFrame(rows)
     for col in (*TRAIN_COLUMNS, *ANALYSIS_COLUMNS):
@@ -219,10 +226,29 @@ def collect_checkpoints(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
     return frame
 
 
+def _summary_or_none(path: Path) -> dict[str, Any] | None:
+    """A summary for the table, or None when missing or unreadable (its numbers are then NaN;
+    the numbers of a garbled summary are not worth a failed table)."""
+    if not path.is_file():
+        return None
+    try:
+        data = io.read_json_object(path)
+        _train_row(data)
+        analysis_row(data)
+    except UnreadableFile:
+        return None
+    except ConfigError:  # written by a newer cogdyn: refused, not misread
+        raise
+    except (OSError, TypeError, ValueError, AttributeError):
+        return None
+    return data
+
+
 def write_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
-    """Collect and atomically write ``DIR/results.parquet`` and ``DIR/checkpoints.parquet``."""
+    """Collect and atomically write ``DIR/results.parquet`` (its Parquet metadata holds
+    ``schema_version``) and ``DIR/checkpoints.parquet``."""
     frame = collect_results(sweep_dir, sweep)
-    io.atomic_write_bytes(Path(sweep_dir) / RESULTS_FILE, frame.to_parquet(index=False))
+    io.atomic_write_bytes(Path(sweep_dir) / RESULTS_FILE, results_parquet(frame))
     checkpoints = collect_checkpoints(sweep_dir, sweep)
     io.atomic_write_bytes(
         Path(sweep_dir) / io.CHECKPOINTS_FILE, checkpoints.to_parquet(index=False)
@@ -230,12 +256,44 @@ def write_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
     return frame
 
 
+def results_parquet(frame: pd.DataFrame) -> bytes:
+    """``frame`` as Parquet bytes with ``schema_version`` in the file's key-value metadata."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = {**(table.schema.metadata or {}), SCHEMA_KEY.encode(): str(SCHEMA_VERSION).encode()}
+    buf = _bytes_io.BytesIO()
+    pq.write_table(table.replace_schema_metadata(meta), buf)
+    return buf.getvalue()
+
+
+def results_version(path: str | Path) -> int:
+    """The ``schema_version`` in a results file's metadata (0 when it has none)."""
+    meta = pq.read_schema(path).metadata or {}
+    raw = meta.get(SCHEMA_KEY.encode())
+    try:
+        version = None if raw is None else int(raw)
+    except ValueError:
+        version = -1
+    return check_version(version, path)
+
+
 def read_results(sweep_dir: str | Path) -> pd.DataFrame:
-    """``DIR/results.parquet``; FileNotFoundError (one line) when the sweep has none."""
+    """``DIR/results.parquet``; FileNotFoundError (one line) when the sweep has none,
+    UnreadableFile when it is truncated or garbled."""
     path = Path(sweep_dir) / RESULTS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{sweep_dir} has no {RESULTS_FILE}: run `cogdyn sweep` first")
-    return pd.read_parquet(path)
+    advice = f"rerun `cogdyn sweep` on {sweep_dir} to rewrite it"
+    try:
+        results_version(path)
+        frame = pd.read_parquet(path)
+    except ConfigError:
+        raise
+    except (OSError, ValueError, pa.ArrowException) as e:
+        text = str(e).strip().splitlines()
+        raise UnreadableFile(path, text[0] if text else type(e).__name__, advice) from None
+    if "cell" not in frame or "status" not in frame:
+        raise UnreadableFile(path, "no cell and status columns: not a results table", advice)
+    return frame
 
 
 SHOWN = (

@@ -25,20 +25,30 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cogdyn.analysis.census import CensusOptions
-from cogdyn.analysis.run import MIN_ACCURACY
-from cogdyn.config import RunConfig, build_section, load_toml, merge, run_config_from_dict
+from cogdyn.analysis.census import CensusOptions, check_census_memory
+from cogdyn.analysis.run import MIN_ACCURACY, check_analysis
+from cogdyn.behaviour import check_trials_memory
+from cogdyn.config import (
+    MAX_THREADS,
+    RunConfig,
+    build_section,
+    load_toml,
+    merge,
+    run_config_from_dict,
+)
 from cogdyn.dynamics.classify import ClassifyOptions
-from cogdyn.errors import ConfigError, check_int, finite, require
+from cogdyn.errors import ConfigError, check_int, finite, require, unknown_key
 from cogdyn.populations.options import PopulationOptions
+from cogdyn.schema import stamp, unstamp
 from cogdyn.tasks.registry import make_task
-from cogdyn.train.ppo import PPOConfig
+from cogdyn.train.run import check_run_config
 
 PRESETS: tuple[str, ...] = ("quick", "paper", "neurogym-pdm")
 """Sweep files shipped with cogdyn (``cogdyn/experiments/presets/NAME.toml``)."""
@@ -64,6 +74,8 @@ TOP_LEVEL: tuple[str, ...] = (
     "execution",
 )
 CHECKPOINT_SETS: tuple[str, ...] = ("post", "final", "all")
+MAX_CELLS = 100_000
+"""Most cells a sweep may have (a grid beyond it is a typo, not a study)."""
 
 
 @dataclass(frozen=True)
@@ -125,16 +137,20 @@ class Sweep:
     source: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        """The resolved sweep, as written to ``DIR/sweep.json``."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "grid": self.grid,
-            "analysis": self.analysis.to_json(),
-            "threads": self.threads,
-            "cells": [{"cell": c.id, "params": c.params, "config": c.config} for c in self.cells],
-            "source": self.source,
-        }
+        """The resolved sweep, as written to ``DIR/sweep.json`` (with its ``schema_version``)."""
+        return stamp(
+            {
+                "name": self.name,
+                "description": self.description,
+                "grid": self.grid,
+                "analysis": self.analysis.to_json(),
+                "threads": self.threads,
+                "cells": [
+                    {"cell": c.id, "params": c.params, "config": c.config} for c in self.cells
+                ],
+                "source": self.source,
+            }
+        )
 
     def cell(self, cell_id: str) -> Cell:
         """The cell with id ``cell_id`` (KeyError if the sweep has none)."""
@@ -159,34 +175,75 @@ def load_sweep(file_or_preset: str | Path) -> Sweep:
         raise ConfigError(
             "sweep", f"no such file or preset: {text} (presets: {', '.join(PRESETS)})"
         )
-    return sweep_from_dict(load_toml(path), default_name=path.stem)
+    return sweep_from_dict(load_toml(path, "sweep"), default_name=path.stem)
 
 
 def sweep_from_dict(data: Mapping[str, Any], default_name: str = "sweep") -> Sweep:
     """Validate the tables of a sweep file and expand its grid into cells."""
     for key in data:
         if key not in TOP_LEVEL:
-            raise ConfigError(key, f"unknown key; allowed: {', '.join(TOP_LEVEL)}")
+            raise unknown_key(key, TOP_LEVEL, "key")
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise ConfigError("name", "must be a non-empty string")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError("description", "must be a string")
     grid = _grid(data.get("grid"))
-    shared = {k: dict(data[k]) for k in ("task", "model", "train", "ppo") if k in data}
+    shared = {}
+    for k in ("task", "model", "train", "ppo"):
+        if k in data:
+            if not isinstance(data[k], Mapping):
+                raise ConfigError(k, "must be a table")
+            shared[k] = dict(data[k])
     for section, values in shared.items():
         for key in values:
             if any(AXES[a] == (section, key) for a in grid):
                 raise ConfigError(f"{section}.{key}", "is swept in [grid]; remove it here")
     threads = _execution(data.get("execution", {}))
     cells = tuple(_cells(grid, shared, threads))
+    analysis = _analysis(data.get("analysis", {}))
+    _check_analysis_memory(cells, analysis)
+    _check_analysable(cells, analysis)
     return Sweep(
         name=name,
-        description=str(data.get("description", "")),
+        description=description,
         grid=grid,
         cells=cells,
-        analysis=_analysis(data.get("analysis", {})),
+        analysis=analysis,
         threads=threads,
         source=dict(data),
     )
+
+
+def _check_analysable(cells: Sequence[Cell], analysis: AnalysisSpec) -> None:
+    """Every cell's analysis must be able to run (:func:`~cogdyn.analysis.run.check_analysis`),
+    checked once per distinct task before any training; the error names the first cell."""
+    seen: set[str] = set()
+    for cell in cells:
+        run = cell.run_config()
+        key = repr(run.to_json()["task"])
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            check_analysis(run.task, analysis.census)
+        except ConfigError as e:
+            raise ConfigError(e.field, f"{e.message} (cell {cell.id})") from None
+
+
+def _check_analysis_memory(cells: tuple[Cell, ...], analysis: AnalysisSpec) -> None:
+    """Refuse, before any cell runs, an analysis whose census or trials would not fit in memory
+    for some cell's network."""
+    seen = set()
+    for cell in cells:
+        run = cell.run_config()
+        key = (run.model.hidden, repr(cell.config["task"]))
+        if key in seen or not run.task.is_ctxdm:
+            continue
+        seen.add(key)
+        check_census_memory(run.model.hidden, analysis.census, run.task.dim_ring)
+        check_trials_memory(run.task, analysis.n_trials, run.model.hidden, "analysis.n_trials")
 
 
 def _grid(table: Any) -> dict[str, list[Any]]:
@@ -194,7 +251,7 @@ def _grid(table: Any) -> dict[str, list[Any]]:
         raise ConfigError("grid", f"a [grid] table is required, with at least {REQUIRED_AXES}")
     for axis in table:
         if axis not in AXES:
-            raise ConfigError(f"grid.{axis}", f"unknown axis; allowed: {', '.join(AXES)}")
+            raise unknown_key(f"grid.{axis}", AXES, "axis")
     for axis in REQUIRED_AXES:
         if axis not in table:
             raise ConfigError(f"grid.{axis}", "is required (a list of values)")
@@ -208,6 +265,10 @@ def _grid(table: Any) -> dict[str, list[Any]]:
         if len(set(keys)) != len(keys):
             raise ConfigError(f"grid.{axis}", f"has repeated values: {values}")
         grid[axis] = values
+    n_cells = math.prod(len(v) for v in grid.values())
+    if n_cells > MAX_CELLS:
+        sizes = " × ".join(f"{len(v)} {a}" for a, v in grid.items())
+        raise ConfigError("grid", f"has {n_cells} cells ({sizes}); at most {MAX_CELLS}")
     return grid
 
 
@@ -216,9 +277,11 @@ def _execution(table: Any) -> int:
         raise ConfigError("execution", "must be a table")
     for key in table:
         if key != "threads":
-            raise ConfigError(f"execution.{key}", "unknown field; allowed: threads")
+            raise unknown_key(f"execution.{key}", ["threads"])
     threads = table.get("threads", 1)
     check_int("execution.threads", threads, 1)
+    if threads > MAX_THREADS:
+        raise ConfigError("execution.threads", f"must be at most {MAX_THREADS}, got {threads}")
     return threads
 
 
@@ -233,6 +296,24 @@ def _cell_id(params: Mapping[str, Any]) -> str:
     return "-".join(parts)
 
 
+def _check_axis_types(params: Mapping[str, Any]) -> None:
+    """Grid values that a cell id can be made of (the run config checks their ranges)."""
+    for axis, value in params.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if axis == "algo":
+            ok = isinstance(value, str)
+        elif axis == "coherences":
+            ok = isinstance(value, list) and all(
+                isinstance(c, int | float) and not isinstance(c, bool) for c in value
+            )
+        elif axis in ("seed", "dim_ring"):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = number
+        if not ok:
+            raise ConfigError(f"grid.{axis}", f"has a value of the wrong type: {value!r}")
+
+
 def _cells(grid: dict[str, list[Any]], shared: dict[str, Any], threads: int) -> list[Cell]:
     base_task = build_section(type(RunConfig().task), "task", shared.get("task", {}))
     cells: list[Cell] = []
@@ -240,6 +321,7 @@ def _cells(grid: dict[str, list[Any]], shared: dict[str, Any], threads: int) -> 
     axes = list(grid)
     for combo in itertools.product(*(grid[a] for a in axes)):
         params = dict(zip(axes, combo, strict=True))
+        _check_axis_types(params)
         over: dict[str, dict[str, Any]] = {"train": {"threads": threads}}
         for axis, value in params.items():
             section, key = AXES[axis]
@@ -251,8 +333,7 @@ def _cells(grid: dict[str, list[Any]], shared: dict[str, Any], threads: int) -> 
             if task_key not in tasks:
                 tasks[task_key] = make_task(run.task)
             tasks[task_key].check_target(run.train.target_accuracy)
-            if run.train.algo == "ppo":
-                PPOConfig.from_run_config(run)
+            check_run_config(run)  # the [ppo] table (for SL cells too) and the memory estimate
         except ConfigError as e:
             where = ", ".join(f"{k}={v}" for k, v in params.items())
             raise ConfigError(e.field, f"{e.message} (cell {where})") from None
@@ -276,14 +357,17 @@ def _analysis(table: Any) -> AnalysisSpec:
     allowed += ("figures", "min_accuracy")
     for key in table:
         if key not in allowed:
-            raise ConfigError(f"analysis.{key}", f"unknown field; allowed: {', '.join(allowed)}")
+            raise unknown_key(f"analysis.{key}", allowed)
     checkpoints = table.get("checkpoints", "post")
     if checkpoints not in CHECKPOINT_SETS:
         raise ConfigError("analysis.checkpoints", f"must be one of {', '.join(CHECKPOINT_SETS)}")
     n_trials = table.get("n_trials", 500)
     check_int("analysis.n_trials", n_trials, 1)
     classify = _options(ClassifyOptions, "analysis.classify", table.get("classify", {}))
-    census_table = dict(table.get("census", {}))
+    census_table = table.get("census", {})
+    if not isinstance(census_table, Mapping):
+        raise ConfigError("analysis.census", "must be a table")
+    census_table = dict(census_table)
     if "classify" in census_table:
         raise ConfigError("analysis.census.classify", "use the [analysis.classify] table")
     census = _options(CensusOptions, "analysis.census", {**census_table, "classify": classify})
@@ -313,19 +397,32 @@ def _options(cls: type, section: str, values: Any) -> Any:
     """Build an options dataclass whose own validation raises ValueError or ConfigError."""
     if not isinstance(values, Mapping):
         raise ConfigError(section, "must be a table")
-    fields = {f.name for f in dataclasses.fields(cls)}
+    fields = [f.name for f in dataclasses.fields(cls)]
     for key in values:
         if key not in fields:
-            raise ConfigError(f"{section}.{key}", f"unknown field; allowed: {', '.join(fields)}")
+            raise unknown_key(f"{section}.{key}", fields)
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     try:
         return cls(**kwargs)
     except ConfigError as e:
         raise ConfigError(f"analysis.{e.field}", e.message) from None
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         raise ConfigError(section, str(e)) from None
 
 
-def sweep_from_json(data: Mapping[str, Any]) -> Sweep:
-    """Rebuild a sweep from its ``sweep.json`` (the resolved source is re-validated)."""
-    return sweep_from_dict(data["source"], default_name=data["name"])
+def sweep_from_json(data: Mapping[str, Any], where: str = "sweep.json") -> Sweep:
+    """Rebuild a sweep from its ``sweep.json`` (the resolved source is re-validated, so fields
+    added to cogdyn since it was written take their defaults)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(where, "must be a JSON object (a sweep written by `cogdyn sweep`)")
+    data = unstamp(data, where)
+    source, name = data.get("source"), data.get("name")
+    if not isinstance(source, Mapping) or not isinstance(name, str):
+        raise ConfigError(where, "has no sweep source (not written by `cogdyn sweep`)")
+    return sweep_from_dict(source, default_name=name)
+
+
+def analysis_from_json(data: Any) -> AnalysisSpec:
+    """The :class:`AnalysisSpec` of a resolved ``analysis`` table (``sweep.json``), fields it
+    lacks at their defaults."""
+    return _analysis(data)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from cogdyn import io
 from cogdyn.analysis.figure_data import has_figure_data, write_figure_data
-from cogdyn.config import ALGOS
+from cogdyn.config import ALGOS, run_config_from_dict
 from cogdyn.errors import ConfigError, check_int
 from cogdyn.experiments.cell import DONE, FAILED, read_record
 from cogdyn.experiments.executors import make_executor
@@ -35,10 +35,11 @@ from cogdyn.experiments.results import (
     representative_row,
     write_results,
 )
-from cogdyn.experiments.spec import Sweep
+from cogdyn.experiments.spec import Sweep, analysis_from_json
 from cogdyn.experiments.stats import sweep_stats
 from cogdyn.io import STATS_FILE, SWEEP_FILE
 from cogdyn.progress import progress_bar
+from cogdyn.schema import stamp
 
 
 def default_workers(threads: int) -> int:
@@ -47,16 +48,41 @@ def default_workers(threads: int) -> int:
 
 
 def prepare_dir(out: Path, sweep: Sweep) -> None:
-    """Create DIR and write ``sweep.json``; refuse a DIR that holds a different sweep."""
+    """Create DIR and write ``sweep.json``; refuse a DIR that holds a different sweep.
+
+    "The same sweep" is judged as this cogdyn reads both: the cells' run configs and the
+    analysis settings of the old ``sweep.json`` are resolved again, so a field added to cogdyn
+    since it was written takes its default and does not make the directory a different sweep.
+    """
+    if out.exists() and not out.is_dir():
+        raise ConfigError("--out", f"{out} is a file; choose a directory")
     out.mkdir(parents=True, exist_ok=True)
     path = out / SWEEP_FILE
     resolved = sweep.to_json()
     if path.is_file():
-        old = io.read_json(path)
-        same = all(old.get(key) == io.as_written(resolved[key]) for key in ("cells", "analysis"))
-        if not same:
+        old = io.read_json_object(path, "choose another --out, or remove the file to start over")
+        if not same_sweep(old, resolved):
             raise ConfigError("--out", f"{out} holds a different sweep; choose another directory")
     io.write_json(path, resolved)
+
+
+def same_sweep(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether two ``sweep.json`` contents describe the same cells and analysis, each resolved
+    by this cogdyn (fields missing from the older one at their defaults)."""
+    try:
+        cells = [_resolved_cell(c) for c in old["cells"]]
+        analysis = analysis_from_json(old["analysis"]).to_json()
+    except (ConfigError, KeyError, TypeError, AttributeError):
+        return False  # not readable as a sweep this cogdyn knows: not the same
+    new_cells = [_resolved_cell(c) for c in new["cells"]]
+    return io.as_written(cells) == io.as_written(new_cells) and io.as_written(
+        analysis
+    ) == io.as_written(new["analysis"])
+
+
+def _resolved_cell(cell: dict[str, Any]) -> dict[str, Any]:
+    config = run_config_from_dict(cell["config"]).to_json()
+    return {"cell": cell["cell"], "params": cell["params"], "config": config}
 
 
 def run_sweep(
@@ -75,7 +101,7 @@ def run_sweep(
     if workers is not None:
         check_int("--workers", workers, 1)
     n_workers = workers or default_workers(sweep.threads)
-    runner = make_executor(executor, n_workers, address)
+    runner = make_executor(executor, n_workers if executor == "local" else workers, address)
     prepare_dir(out, sweep)
     skip = {DONE} if retry_failed else {DONE, FAILED}
     todo = []
@@ -89,7 +115,9 @@ def run_sweep(
 
     with progress_bar(show, eta=True) as bar:
         job = bar.add_task(
-            f"sweep {sweep.name} ({n_workers} {executor} workers)",
+            f"sweep {sweep.name} ({n_workers} local workers)"
+            if executor == "local"
+            else f"sweep {sweep.name} (ray)",
             total=len(sweep.cells),
             completed=already,
             status="",
@@ -112,24 +140,33 @@ def run_sweep(
             runner.run(out, sweep, todo, on_event)
     results = write_results(out, sweep)
     stats = sweep_stats(results, read_checkpoints(out))
-    io.write_json(out / STATS_FILE, stats)
+    io.write_json(out / STATS_FILE, stamp(stats))
     return results, stats
 
 
-def write_representative_figure_data(sweep_dir: str | Path) -> list[Path]:
+def write_representative_figure_data(
+    sweep_dir: str | Path, *, skip_unreadable: bool = False
+) -> tuple[list[Path], list[str]]:
     """Cache the figure data of the networks the report shows (the median-F_QP network of each
     paradigm, :func:`~cogdyn.experiments.results.representative_row`) where it is missing; the
-    run directories written. Loading two networks here keeps the report file-only and spares
-    every other cell of a sweep the cost."""
+    run directories written, and (with ``skip_unreadable``) one line for each network skipped
+    because its files cannot be read (without it, that is an UnreadableFile). Loading two
+    networks here keeps the report file-only and spares every other cell of a sweep the cost."""
     root = Path(sweep_dir)
     table = read_results(root)
-    written = []
+    written, skipped = [], []
     for algo in ALGOS:
         row = representative_row(table, root, algo)
         path = root / str(row.get("run_dir", "")) if row is not None else None
         if path is None or not (path / io.MODEL_FILE).is_file():
             continue
         if not has_figure_data(path):
-            write_figure_data(path)
+            try:
+                write_figure_data(path)
+            except ConfigError as e:  # UnreadableFile among them
+                if not skip_unreadable:
+                    raise
+                skipped.append(f"no figures of {path.name}: {e}")
+                continue
             written.append(path)
-    return written
+    return written, skipped

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from cogdyn.config import ModelConfig
+from cogdyn.memory import FLOAT32, require_memory, rnn_parameters
 
 
 class VanillaRNN(nn.Module):
@@ -28,6 +29,9 @@ class VanillaRNN(nn.Module):
         super().__init__()
         self.config = config or ModelConfig()
         n = self.config.hidden
+        # Refuse a network larger than the machine's memory before allocating it.
+        need = FLOAT32 * rnn_parameters(n, n_inputs, n_outputs)
+        require_memory(need, "model.hidden", f"a network of {n} units", "lower model.hidden")
         self.n_inputs, self.n_outputs, self.hidden = n_inputs, n_outputs, n
         self.alpha = float(self.config.alpha)
         self.weight_ih_l0 = nn.Parameter(torch.empty(n, n_inputs))

@@ -352,13 +352,13 @@ def _claims(verdicts: list[Verdict]) -> str:
         for v in verdicts
     ]
     note = (
-        "<p>Verdicts are computed from the data by the rules shown (see <code>docs/report.md"
-        "</code>): all parts tested and true → reproduced; any tested part false → not "
-        "reproduced; evidence missing → not tested.</p>"
+        "<p>Verdicts are computed from the data by the rules shown (every claim, where it "
+        "comes from and why it is tested so: <code>docs/claims.md</code>): a part whose "
+        "confidence interval excludes the claimed effect → contradicted; a part measured false "
+        "→ not reproduced; a test not significant whose interval still allows the effect → "
+        "inconclusive; evidence missing → not tested; all parts true → reproduced.</p>"
     )
-    return note + table(
-        rows, ["#", "claim / target (PAPER.md)", "measured", "verdict", "rule"], raw=True
-    )
+    return note + table(rows, ["#", "claim / target", "measured", "verdict", "rule"], raw=True)
 
 
 def _config(sweep: SweepFiles, reps: list[Run]) -> str:

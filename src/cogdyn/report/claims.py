@@ -241,7 +241,8 @@ def _hybrid(ev: Evidence) -> Part:
 
 
 def evaluate_claims(ev: Evidence) -> list[Verdict]:
-    """Every claim (1–9) and target (1–10) of PAPER.md with its measured numbers and verdict."""
+    """Every claim (1–9) and target (1–10) of the paper (``docs/claims.md``) with its measured
+    numbers and verdict."""
     reached, rl_higher, decision = _reached(ev), _rl_higher(ev), _decision_forms(ev)
     rl_higher_bounded = _rl_higher_bounded(ev)
     most_rl, sl_zero, low_c = _qp_in_most_rl(ev), _sl_near_zero(ev), _low_coherence(ev)

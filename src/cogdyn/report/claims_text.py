@@ -1,5 +1,11 @@
-"""The paper's claims and reproduction targets (``reference/PAPER.md``, shortened) and the rule
-that decides each verdict, as printed in the claims table."""
+"""The paper's claims and reproduction targets, where each comes from, the rule that decides its
+verdict and why the rule tests it that way — the data of the claims table and of the docs page
+``claims.md`` (generated from this module, so the two never disagree).
+
+The paper: Kononov, Pospelov, Anokhin, Nekorkin, Maslennikov, "Emergence of hybrid computational
+dynamics through reinforcement learning", arXiv:2510.11162v1 (2025). Its Methods could not be
+consulted; the claims are read from its abstract, first pages, the figure-1 caption and
+published summaries, and the targets are what a reproduction of those claims should show."""
 
 from __future__ import annotations
 
@@ -97,3 +103,60 @@ RULES: dict[str, str] = {
 """Verdict rules. Every rule combines its parts as :func:`cogdyn.report.evidence.combine` says:
 a part contradicted → contradicted; a part false → not reproduced; a part inconclusive →
 inconclusive; evidence missing or null → not tested; all parts true → reproduced."""
+
+SOURCES: dict[str, str] = {
+    "claim 1": "abstract",
+    "claim 2": "abstract; the attractor maps (Fig. 2 analog) and phase portraits",
+    "claim 3": "abstract",
+    "claim 4": "abstract: the key measure, the fraction of quasi-periodic attractors",
+    "claim 5": "abstract: broader initial weights give more quasi-periodic dynamics under RL",
+    "claim 6": "abstract: correlation with performance gains, stronger as complexity grows",
+    "claim 7": "abstract; the populations section (Fig. 4 analog)",
+    "claim 8": "abstract (progressive sculpting); section on temporal dynamics and "
+    "crystallisation (Fig. 6 analog)",
+    "claim 9": "abstract; information-processing section (Fig. 5 analog)",
+    "target 1": "claim 1; the 95 % stop rule",
+    "target 2": "Fig. 1c",
+    "target 3": "claims 3 and 4",
+    "target 4": "claim 2 (evidence integration at low coherence)",
+    "target 5": "claims 3 and 5",
+    "target 6": "claim 2 (stable fixed points hold the decision)",
+    "target 7": "claim 8",
+    "target 8": "claim 6",
+    "target 9": "claim 7",
+    "target 10": "claims 8 and 9",
+}
+"""Where in the paper each claim comes from (section or figure, as far as it could be read)."""
+
+WHY: dict[str, str] = {
+    "claim 1": "Similar performance is what makes the comparison fair; a difference in F_QP is "
+    "tested once for the whole study, stratified by δ and task level, because the claim is "
+    "about the paradigms, not about one δ.",
+    "claim 2": "Holding the decision is the delay's job in a trial (the decision period is one "
+    "step nothing trains), so the stable points are looked for under the delay input; "
+    "quasi-periodic points must exist in the same networks.",
+    "claim 3": "'Almost exclusively fixed points' is read as ≥ 90 % of grid points and F_QP at "
+    "most one point in twenty.",
+    "claim 4": "Higher F_QP is tested over all grid points and over bounded ones: held ReLU "
+    "inputs make many SL networks diverge, which alone could make RL look higher.",
+    "claim 5": "A monotone trend with δ, so a rank correlation over networks.",
+    "claim 6": "The accuracy is that of the checkpoints F_QP is measured on (one sample per "
+    "network); the complexity dependence needs two task levels.",
+    "claim 7": "Balance is tested like F_QP (overall, stratified); 'improves robustness' as a "
+    "positive correlation of balance with the robustness scores.",
+    "claim 8": "The census over training checkpoints must move away from the untrained one as "
+    "accuracy grows.",
+    "claim 9": "Unit-level selectivity fractions, one test per measure, Bonferroni-corrected.",
+    "target 1": "Every analysed network must have reached the criterion.",
+    "target 2": "Read off the representative networks' output probabilities over a trial.",
+    "target 3": "The three parts of the target, each as stated.",
+    "target 4": "Within each RL network, low against high relevant coherence.",
+    "target 5": "The RL trend and SL staying near 0 at every δ.",
+    "target 6": "One stable delay-input point per choice in most networks, and basins that send "
+    "trials to their network's choice.",
+    "target 7": "Needs the pre-criterion checkpoints (`cogdyn analyze --checkpoints all`).",
+    "target 8": "As claim 6.",
+    "target 9": "As claim 7.",
+    "target 10": "Selectivity differs, and a crystallisation time is defined.",
+}
+"""Why each rule tests its claim the way it does."""

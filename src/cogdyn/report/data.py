@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from cogdyn import io
-from cogdyn.experiments.results import representative_row
+from cogdyn.experiments.results import read_results, representative_row
 from cogdyn.io import ANALYSIS_DIR, FIGDATA_DIR, read_json
+from cogdyn.schema import SCHEMA_KEY, check_version
 
 """Per-run figure data cached by :func:`cogdyn.analysis.figure_data.write_figure_data`, under
 ``RUN/analysis/figdata/``."""
@@ -110,26 +112,46 @@ class Run:
 
 
 def _read_json_or_none(path: Path) -> Any:
+    """A JSON object, or None when the file is missing, unreadable or holds something else (the
+    page then says "not computed" for what it would have shown). A file written by a newer
+    cogdyn is refused (ConfigError) rather than misread."""
     try:
-        return read_json(path)
+        data = read_json(path)
     except (OSError, ValueError):
         return None
+    if not isinstance(data, dict):
+        return None
+    check_version(data.get(SCHEMA_KEY), path)
+    return data
 
 
 def _read_parquet_or_none(path: Path) -> pd.DataFrame | None:
     try:
         return pd.read_parquet(path)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError, pa.ArrowException):
+        return None
+
+
+def read_table_or_none(path: str | Path) -> pd.DataFrame | None:
+    """A Parquet table the report may show, or None when missing or unreadable."""
+    return _read_parquet_or_none(Path(path)) if Path(path).is_file() else None
+
+
+def read_csv_or_none(path: str | Path) -> pd.DataFrame | None:
+    """A CSV table (``metrics.csv``), or None when missing or unreadable."""
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
 
 
 def read_sweep(sweep_dir: str | Path) -> SweepFiles:
-    """Read a sweep directory; ``results.parquet`` is required, the rest optional."""
+    """Read a sweep directory; ``results.parquet`` is required (FileNotFoundError or
+    UnreadableFile, one line), the rest optional."""
     root = Path(sweep_dir)
-    results_path = root / io.RESULTS_FILE
-    if not results_path.is_file():
+    if not (root / io.RESULTS_FILE).is_file():
         raise FileNotFoundError(f"{root} is not a sweep directory (no results.parquet)")
-    results = pd.read_parquet(results_path)
+    results = read_results(root)
     spec = _read_json_or_none(root / io.SWEEP_FILE) or {}
     stats = _read_json_or_none(root / io.STATS_FILE)
     return SweepFiles(root=root, spec=spec, results=results, stats=stats)

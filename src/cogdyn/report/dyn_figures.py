@@ -11,7 +11,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from cogdyn import io
-from cogdyn.report.data import Run
+from cogdyn.report.data import Run, read_csv_or_none
 from cogdyn.report.run_figures import CHOICE_COLOR, algo_of, final_rows
 from cogdyn.report.style import (
     ALGO_COLOR,
@@ -93,9 +93,10 @@ def fig_training(runs: list[Run]) -> Any:
     for run, checkpoints in recs:
         a = algo_of(run)
         metrics = run.path / io.METRICS_FILE
-        if metrics.is_file():
-            m = pd.read_csv(metrics)
-            if {"update", "accuracy"} <= set(m.columns):
+        m = read_csv_or_none(metrics)
+        if m is not None and {"update", "accuracy"} <= set(m.columns):
+            m = m[["update", "accuracy"]].apply(pd.to_numeric, errors="coerce").dropna()
+            if len(m):
                 axes[0, 0].plot(
                     m["update"],
                     m["accuracy"],

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cogdyn import io
+from cogdyn.errors import ConfigError
 from cogdyn.report.data import Run
 from cogdyn.report.run_figures import algo_of, final_rows
 from cogdyn.report.style import ALGO_COLOR, ALGO_LINE, ALGO_MARKER, new_figure
@@ -55,16 +56,22 @@ def fig_group_sizes(runs: list[Run]) -> Any:
 
 def fig_sorted_weights(runs: list[Run]) -> Any:
     """The recurrent weight matrix W with units sorted by population (Fig. 4 analog)."""
-    data = _tables(runs, "populations", {"unit", "group", "sort_position"})
-    data = [(r, t) for r, t in data if (r.path / io.MODEL_FILE).is_file()]
+    data = []
+    for run, table in _tables(runs, "populations", {"unit", "group", "sort_position"}):
+        try:
+            state, _ = io.load_state(run.path / io.MODEL_FILE)
+        except (OSError, ConfigError):  # missing or unreadable weights: no panel
+            continue
+        w = state.get("weight_hh_l0")
+        t = table.sort_values("sort_position")
+        order = t["unit"].to_numpy()
+        if w is None or sorted(order.tolist()) != list(range(w.shape[0])):
+            continue  # a table that does not describe these weights
+        data.append((run, t, order, w.double().numpy()))
     if not data:
         return None
     fig, axes = new_figure(3.6 * len(data), 3.4, ncols=len(data))
-    for ax, (run, t) in zip(axes[0], data, strict=True):
-        state, _ = io.load_state(run.path / io.MODEL_FILE)
-        w = state["weight_hh_l0"].double().numpy()
-        t = t.sort_values("sort_position")
-        order = t["unit"].to_numpy()
+    for ax, (run, t, order, w) in zip(axes[0], data, strict=True):
         lim = float(np.abs(w).max()) or 1.0
         im = ax.imshow(
             w[np.ix_(order, order)], cmap="PuOr_r", vmin=-lim, vmax=lim, interpolation="nearest"

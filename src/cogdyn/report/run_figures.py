@@ -211,9 +211,29 @@ def final_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["update"] == table["update"].max()]
 
 
+def _axis(t: pd.DataFrame, m: int) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """Map positions of modality ``m``'s stimuli: signed coherences as they are; on a ring of
+    n ≥ 3 choices, one slot per (direction, strength) — strength 0 first, then each direction's
+    strengths in turn — with tick labels ``d<k> <strength>``. (positions, slot values, labels)."""
+    if f"choice_mod{m}" not in t:
+        return t[f"coh_mod{m}"].to_numpy(dtype=float), np.sort(t["coh_mod1"].unique()), None
+    keys = sorted(
+        set(zip(t[f"choice_mod{m}"].astype(int), t[f"coh_mod{m}"], strict=True)),
+        key=lambda k: (k[1] > 0, k[0], k[1]),
+    )
+    slot = {k: i for i, k in enumerate(keys)}
+    pos = np.array(
+        [slot[k] for k in zip(t[f"choice_mod{m}"].astype(int), t[f"coh_mod{m}"], strict=True)],
+        dtype=float,
+    )
+    labels = ["0" if c == 0 else f"d{d} {c:g}" for d, c in keys]
+    return pos, np.arange(len(keys), dtype=float), labels
+
+
 def fig_attractor_map(runs: list[Run]) -> Any:
     """Fig. 2 analog: the attractor reached at every (c₁, c₂) of the census grid, per context,
-    from the stimulus-onset state, for the final model of each run."""
+    from the stimulus-onset state, for the final model of each run. With more than two choices
+    each axis lists a modality's (direction, strength) stimuli."""
     maps = [(r, r.table("attractors")) for r in runs]
     maps = [(r, t) for r, t in maps if t is not None and not t.empty]
     if not maps:
@@ -223,14 +243,14 @@ def fig_attractor_map(runs: list[Run]) -> Any:
     for i, (run, t) in enumerate(maps):
         t = final_rows(t)
         t = t[(t["start"] == 0) & (t["phase"].astype(str) == "stimulus")]
-        cohs = np.sort(t["coh_mod1"].unique())
+        x, cohs, ticks = _axis(t, 1)
+        y, _, _ = _axis(t, 2)
         step = float(np.diff(cohs).min()) if len(cohs) > 1 else 1.0
         for ctx in (0, 1):
             ax = axes[i, ctx]
-            sub = t[t["context"] == ctx]
-            for c1, c2, lab in zip(
-                sub["coh_mod1"], sub["coh_mod2"], sub["label"].astype(str), strict=True
-            ):
+            in_ctx = (t["context"] == ctx).to_numpy()
+            sub = t[in_ctx]
+            for c1, c2, lab in zip(x[in_ctx], y[in_ctx], sub["label"].astype(str), strict=True):
                 seen.add(lab)
                 ax.add_patch(
                     Rectangle(
@@ -252,8 +272,14 @@ def fig_attractor_map(runs: list[Run]) -> Any:
                 f"{run.label}\ncontext {ctx + 1}: F_QP = {qp:.2f}",
                 color=ALGO_COLOR.get(algo_of(run), "black"),
             )
-            ax.set_xlabel("modality-1 coherence c₁ (%)")
-            ax.set_ylabel("modality-2 coherence c₂ (%)")
+            if ticks is None:
+                ax.set_xlabel("modality-1 coherence c₁ (%)")
+                ax.set_ylabel("modality-2 coherence c₂ (%)")
+            else:
+                ax.set_xticks(cohs, ticks, rotation=90, fontsize=5)
+                ax.set_yticks(cohs, ticks, fontsize=5)
+                ax.set_xlabel("modality-1 stimulus (direction, strength %)")
+                ax.set_ylabel("modality-2 stimulus (direction, strength %)")
     handles = [
         Patch(facecolor=LABEL_COLOR[k], hatch=LABEL_HATCH[k], edgecolor="0.35", label=LABEL_NAME[k])
         for k in LABEL_ORDER

@@ -12,14 +12,16 @@ import pandas as pd
 
 from cogdyn import io
 from cogdyn.config import ALGOS
-from cogdyn.report.data import SweepFiles
+from cogdyn.report.data import SweepFiles, read_table_or_none
 from cogdyn.report.style import ALGO_COLOR, ALGO_MARKER, ALGO_NAME, new_figure, save_figure
 
 
 def fig_similarity(sweep: SweepFiles) -> Any:
     """The report's panel (:func:`mds_figure`); None when ``cogdyn similarity`` has not run."""
-    path = sweep.root / io.MDS_FILE
-    return mds_figure(pd.read_parquet(path)) if path.is_file() else None
+    mds = read_table_or_none(sweep.root / io.MDS_FILE)
+    if mds is None or not {"method", "algo", "delta", "x", "y"} <= set(mds.columns):
+        return None
+    return mds_figure(mds)
 
 
 def write_similarity_figure(sweep_dir: str | Path) -> Path:

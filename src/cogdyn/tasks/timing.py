@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-from cogdyn.config import Duration
+from cogdyn.config import Duration, TaskConfig
 
 # Guards floor() against float round-off such as 0.3 / 0.1 = 2.9999999999999996.
 _EPS = 1e-9
@@ -46,3 +46,13 @@ def truncexp_mean(mean: float, lo: float, hi: float) -> float:
     """Mean of Exp(mean) conditioned on [lo, hi): used by tests and docs."""
     a, b = math.exp(-lo / mean), math.exp(-hi / mean)
     return mean + (lo * a - hi * b) / (a - b)
+
+
+def max_trial_steps(config: TaskConfig) -> int | None:
+    """The most steps a CtxDM trial of ``config`` can last (each period at its longest); None for
+    a neurogym task, whose trials only the environment knows. For memory estimates."""
+    if not config.is_ctxdm:
+        return None
+    periods = (config.fixation, config.stimulus, config.delay, config.decision)
+    total = sum(d.highest / config.dt for d in periods)
+    return int(total + _EPS) if math.isfinite(total) and total < 1e18 else 10**18

@@ -40,13 +40,37 @@ of the readout (what evaluation scores) is unchanged. It bounds log-probabilitie
 and it stops pushing a policy that is already near-deterministic. Cap 10, cap 3, no cap, and a
 Huber value loss (:attr:`PPOConfig.value_huber`) all reached the criterion in 30–115 updates at
 δ = 0.2 with no consistent difference between them, so the cap is a safety bound, not a speed-up.
+
+Holding the criterion. At a constant learning rate PPO reaches 95 % and then does not stay
+there. Measured at δ = 0.1, seed 0 (one thread, 200 updates, greedy accuracy on 2000 fresh
+trials after every update): after the criterion (update 55) the accuracy ranged 0.22–0.99 and
+was ≥ 0.93 at only 44 % of updates. The greedy policy never broke fixation; 76 of the 79
+updates below 0.93 lost only to wrong choices on weak evidence (5 % and 15 % coherence), with a
+choice bias that flipped sign from one update to the next (the other three, a collapse to 0.22,
+stopped responding). One update moved the decision-step policy by a KL of 0.56
+(median; up to 10) on held-out trials, and an update's KL summed over a trial's steps set how
+far it moved the accuracy: median |Δ accuracy| 0.007 below 0.05, 0.04 at 0.2–0.4, 0.13 at
+0.8–1.6 (480 updates of three runs). PPO's own guards do not see this: the ratio clip binds only
+on the sampled actions of a near-deterministic decision, and the approximate KL is a mean over
+steps, which divides the one decision of a trial by its ~19 steps (median 0.019 per step). Not
+the cause: the entropy bonus (its gradient on W is ~1/500 of the decision term's), fixation
+breaks (the greedy policy made none; the sampled policy's breaks are why ``train_accuracy`` is
+lower than the greedy accuracy), and advantage normalisation (without it the decision KL halved
+to 0.2, but still only 63 % of post-criterion updates were ≥ 0.93). A smaller rate throughout
+slows the search and changes what it finds (3e-4: criterion at update 90, still 61 % ≥ 0.93; a
+per-trial KL target from the start: a policy so soft its own sampled accuracy was 0.45).
+
+So once the criterion is met (:meth:`PPOUpdater.hold`), the learning rate is adapted after each
+update to its KL per trial, measured on the update's rollout (``PPOConfig.trial_kl_target``,
+0.02): at δ = 0.1, seed 0 it fell from 1e-3 to ~1e-6 within three updates and then stayed
+between 1e-6 and 2e-4 (median 3e-5), and every one of the 145 updates after the criterion was
+≥ 0.93 on fresh trials (median 0.989; lowest 0.930, one update with a KL of 0.41 that the next
+undid).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +79,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from cogdyn.config import ConfigError, RunConfig, build_section
+from cogdyn.config import PPOConfig, RunConfig
 from cogdyn.models import VanillaRNN
 from cogdyn.models.packed import Packing, run_packed, run_trials
 from cogdyn.tasks import Outcome, TrialBatch
@@ -64,92 +88,6 @@ from cogdyn.train.loop import run_training
 
 # ----------------------------------------------------------------------------------------------
 # Configuration
-
-
-@dataclass(frozen=True)
-class PPOConfig:
-    """PPO settings: the ``[ppo]`` table of a run config. The learning rate is ``train.lr``."""
-
-    rollout_trials: int = 1024
-    """Trials (episodes) collected per update; each contributes all of its alive steps."""
-    minibatches: int = 4
-    """Minibatches of whole trials per epoch (1024 / 4 = 256 trials each by default)."""
-    epochs: int = 4
-    """Passes over the rollout per update."""
-    gamma: float = 1.0
-    """Discount factor. Trials are short (≤ 40 steps), so no discounting is needed."""
-    gae_lambda: float = 0.95
-    """GAE λ: bias/variance trade-off of the advantage estimate."""
-    clip: float = 0.2
-    """PPO ratio clip ε: the surrogate is flat outside [1 − ε, 1 + ε]."""
-    clip_value: bool = True
-    """Clip the value update to ±clip around the rollout's value, as PPO2/CleanRL do."""
-    value_coef: float = 0.5
-    """Weight of the value loss in the total loss."""
-    value_huber: float = 0.0
-    """Value loss: Huber loss with this threshold (½e² for |e| ≤ it, linear beyond); 0 gives the
-    plain squared error ½e². See the module notes on large δ."""
-    entropy_coef: float = 0.01
-    """Weight of the entropy bonus (subtracted from the loss)."""
-    grad_clip: float = 0.5
-    """Maximum global gradient norm (PPO's own; ``train.grad_clip`` is the SL setting)."""
-    normalize_advantages: bool = True
-    """Standardise advantages over the rollout's alive steps."""
-    target_kl: float = 0.0
-    """Stop an update's remaining epochs once the approximate KL exceeds this; 0 disables."""
-    logit_cap: float = 10.0
-    """Soft cap on the policy logits inside the action distribution, logits → cap·tanh(logits /
-    cap): a guard for saturated policies at large δ (logits of 10²–10³ at init). 0 disables.
-    Never changes the network or its arg-max (greedy) action."""
-
-    def __post_init__(self) -> None:
-        def is_int(v: Any) -> bool:
-            return isinstance(v, int) and not isinstance(v, bool)
-
-        def is_num(v: Any) -> bool:
-            return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-        for name in ("rollout_trials", "minibatches", "epochs"):
-            v = getattr(self, name)
-            if not (is_int(v) and v >= 1):
-                raise ConfigError(f"ppo.{name}", f"must be an integer ≥ 1, got {v!r}")
-        if self.minibatches > self.rollout_trials:
-            raise ConfigError(
-                "ppo.minibatches",
-                f"must be ≤ ppo.rollout_trials ({self.rollout_trials}), got {self.minibatches}",
-            )
-        for name, lo, hi in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0)):
-            v = getattr(self, name)
-            if not (is_num(v) and lo <= v <= hi):
-                raise ConfigError(f"ppo.{name}", f"must be in [{lo}, {hi}], got {v!r}")
-        if not (is_num(self.clip) and self.clip > 0):
-            raise ConfigError("ppo.clip", f"must be > 0, got {self.clip!r}")
-        if not (is_num(self.grad_clip) and self.grad_clip > 0):
-            raise ConfigError("ppo.grad_clip", f"must be > 0, got {self.grad_clip!r}")
-        for name in ("value_coef", "value_huber", "entropy_coef", "target_kl", "logit_cap"):
-            v = getattr(self, name)
-            if not (is_num(v) and v >= 0):
-                raise ConfigError(f"ppo.{name}", f"must be a number ≥ 0, got {v!r}")
-        for name in ("clip_value", "normalize_advantages"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"ppo.{name}", "must be true or false")
-
-    @property
-    def minibatch_trials(self) -> int:
-        """Trials per minibatch (the last minibatch takes the remainder, if any)."""
-        return math.ceil(self.rollout_trials / self.minibatches)
-
-    @staticmethod
-    def from_mapping(values: Mapping[str, Any] | None) -> PPOConfig:
-        """Build from the ``[ppo]`` table; unknown keys and bad values raise ConfigError."""
-        if values is None:
-            return PPOConfig()
-        return build_section(PPOConfig, "ppo", values)
-
-    @staticmethod
-    def from_run_config(config: RunConfig) -> PPOConfig:
-        """The PPO settings of a run: ``config.extra["ppo"]`` (defaults where absent)."""
-        return PPOConfig.from_mapping(config.extra.get("ppo", {}))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -240,6 +178,8 @@ class Experience:
     """Sampled actions; 0 (fixate) past each trial's end, where nothing is scored."""
     log_probs: Tensor
     """log π(action) under the rollout policy."""
+    log_policy: Tensor
+    """log π(·) of every action under the rollout policy, (T, B, A); 0 past each trial's end."""
     values: Tensor
     """Critic estimates V(h_t) under the rollout policy."""
     outcome: Outcome
@@ -277,16 +217,25 @@ def collect(
     hidden = run_packed(model, batch.inputs.reshape(-1, n_in)[pos], packing)
     logits = policy_logits(model.readout(hidden), logit_cap)
     actions = sample_actions(logits, generator)
-    log_probs = torch.log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+    log_policy = torch.log_softmax(logits, dim=-1)
+    log_probs = log_policy.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
 
     def padded(rows: Tensor) -> Tensor:
-        out = rows.new_zeros(n_steps * n_trials)
-        return out.index_copy(0, pos, rows).view(n_steps, n_trials)
+        out = rows.new_zeros((n_steps * n_trials, *rows.shape[1:]))
+        return out.index_copy(0, pos, rows).view(n_steps, n_trials, *rows.shape[1:])
 
     actions = padded(actions)
     outcome = task.score(batch, actions)
     values = padded(model.value(hidden).squeeze(-1))
-    return Experience(batch, actions, padded(log_probs), values, outcome)
+    return Experience(batch, actions, padded(log_probs), padded(log_policy), values, outcome)
+
+
+def trial_kl(log_old: Tensor, log_new: Tensor, n_trials: int) -> Tensor:
+    """KL(π_old ‖ π_new) of each step's action distribution (rows (S, A) of log-probabilities),
+    summed over all steps and divided by ``n_trials``: the mean KL per trial. The observations
+    of a trial do not depend on its actions, so this is the KL between the two policies'
+    distributions over whole trials (the chain rule of the KL)."""
+    return (log_old.exp() * (log_old - log_new)).sum() / n_trials
 
 
 # ----------------------------------------------------------------------------------------------
@@ -314,7 +263,48 @@ class PPOUpdater:
         self.model, self.task, self.generator = model, task, generator
         self.device = torch.device(device)
         self.config = ppo
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=1e-3 if lr is None else lr)
+        self.max_lr = 1e-3 if lr is None else lr
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=self.max_lr)
+        self.holding = False
+        self.last_trial_kl: float | None = None
+
+    def hold(self) -> None:
+        """The criterion is met: from now on, adapt the learning rate to the update's KL per
+        trial (:attr:`PPOConfig.trial_kl_target`), starting with the last update's KL.
+
+        Called by the training loop at the criterion, and again when a run resumed after it
+        (then there is no last KL in memory and the resumed optimiser holds the adapted rate)."""
+        self.holding = True
+        if self.last_trial_kl is not None:
+            self._adapt_lr(self.last_trial_kl)
+
+    def _adapt_lr(self, kl: float) -> None:
+        target = self.config.trial_kl_target
+        if target <= 0 or target / 2 <= kl <= 2 * target:
+            return
+        factor = min(target / kl, 1.5) if kl > 0 else 1.5
+        for group in self.optimizer.param_groups:
+            group["lr"] = min(group["lr"] * max(factor, 0.1), self.max_lr)
+
+    def _alive_rows(self, exp: Experience, idx: Tensor) -> tuple[Tensor, Tensor]:
+        """The packed alive steps of trials ``idx``: their hidden states (RNN re-run from
+        h₀ = 0 with the current weights) and their positions in the rollout's (T, B) tensors."""
+        n_trials = exp.actions.shape[1]
+        packing = Packing.of(exp.outcome.end_step[idx] + 1)
+        # packed row → position in the rollout's flattened (T, B) tensors
+        pos = packing.steps.to(self.device) * n_trials + idx[packing.trials.to(self.device)]
+        inputs = exp.batch.inputs.reshape(-1, exp.batch.inputs.shape[-1])[pos]
+        return run_packed(self.model, inputs, packing), pos
+
+    @torch.no_grad()
+    def _trial_kl(self, exp: Experience) -> float:
+        """The KL per trial from the rollout's policy to the current one, on the rollout."""
+        n_trials = exp.actions.shape[1]
+        hidden, pos = self._alive_rows(exp, torch.arange(n_trials, device=self.device))
+        logits = policy_logits(self.model.readout(hidden), self.config.logit_cap)
+        log_new = torch.log_softmax(logits, dim=-1)
+        log_old = exp.log_policy.reshape(-1, log_new.shape[-1])[pos]
+        return float(trial_kl(log_old, log_new, n_trials))
 
     def _minibatch_loss(
         self, exp: Experience, idx: Tensor, advantages: Tensor, returns: Tensor
@@ -325,12 +315,7 @@ class PPOUpdater:
         the loss is an alive step and the means below are plain means over alive steps.
         """
         cfg, model = self.config, self.model
-        n_trials = exp.actions.shape[1]
-        packing = Packing.of(exp.outcome.end_step[idx] + 1)
-        # packed row → position in the rollout's flattened (T, B) tensors
-        pos = packing.steps.to(self.device) * n_trials + idx[packing.trials.to(self.device)]
-        inputs = exp.batch.inputs.reshape(-1, exp.batch.inputs.shape[-1])[pos]
-        hidden = run_packed(model, inputs, packing)
+        hidden, pos = self._alive_rows(exp, idx)
         logits = policy_logits(model.readout(hidden), cfg.logit_cap)
         values = model.value(hidden).squeeze(-1)
         log_all = torch.log_softmax(logits, dim=-1)
@@ -401,10 +386,16 @@ class PPOUpdater:
                 break
 
         out = {k: v / n_minibatches for k, v in totals.items()}
+        out["lr"] = float(self.optimizer.param_groups[0]["lr"])  # the rate of this update
+        self.last_trial_kl = out["trial_kl"] = self._trial_kl(exp)
+        if self.holding:
+            self._adapt_lr(self.last_trial_kl)
         outcome = exp.outcome
         out.update(
             {
-                "mean_return": float(exp.rewards.sum(0).mean()),
+                # the stochastic rollout's return and accuracy; not the greedy evaluation's
+                # ``mean_return``/``accuracy`` columns of metrics.csv
+                "train_return": float(exp.rewards.sum(0).mean()),
                 "train_accuracy": outcome.accuracy,
                 "grad_norm": float(grad_norm),
                 "minibatch_steps": n_minibatches,
@@ -434,7 +425,7 @@ def train_ppo(
     records the complete ``[ppo]`` table, defaults included, so a run can be repeated exactly.
     """
     ppo = PPOConfig.from_run_config(config)  # validate before the run directory is written
-    resolved = dataclasses.replace(config, extra={**config.extra, "ppo": dataclasses.asdict(ppo)})
+    resolved = dataclasses.replace(config, ppo=ppo)
     return run_training(
         resolved,
         out_dir,
@@ -460,5 +451,6 @@ __all__ = [
     "run_trials",
     "sample_actions",
     "train_ppo",
+    "trial_kl",
     "value_loss",
 ]

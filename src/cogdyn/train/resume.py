@@ -10,11 +10,13 @@ tensors first, so the JSON always describes tensors that are on disk. Nothing is
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from cogdyn import io
@@ -55,22 +57,71 @@ def save_resume(
     io.write_json(out_dir / BOOK_FILE, {**book, "optimizer": optim_meta})
 
 
+BOOK_KEYS = ("update", "wall_s", "rows", "totals", "reached_at", "post_done", "checkpoints")
+"""What ``resume.json`` must hold for the loop to continue from it."""
+
+
+def _usable(book: Any, tensors: dict[str, torch.Tensor], model: torch.nn.Module) -> bool:
+    """The bookkeeping has every key the loop reads and the saved weights fit ``model``."""
+    if not isinstance(book, dict) or any(k not in book for k in BOOK_KEYS):
+        return False
+    if not (isinstance(book["update"], int) and isinstance(book["rows"], list)):
+        return False
+    if not (isinstance(book["totals"], dict) and isinstance(book["checkpoints"], list)):
+        return False
+    expected = model.state_dict()
+    saved = {k.removeprefix("model."): v for k, v in tensors.items() if k[:6] == "model."}
+    return set(saved) == set(expected) and all(
+        saved[k].shape == expected[k].shape for k in expected
+    )
+
+
 def load_resume(out_dir: Path, model: torch.nn.Module, updater: Any) -> dict[str, Any] | None:
     """Restore model, optimiser and generator from ``out_dir``; the bookkeeping, or None when
-    there is no resume state to continue from."""
+    there is no resume state to continue from. State that is unreadable (truncated, garbled)
+    or does not fit the run counts as none: the run starts afresh, which gives the same result
+    as continuing, only later."""
     book_path, state_path = out_dir / BOOK_FILE, out_dir / STATE_FILE
     if not (book_path.is_file() and state_path.is_file()):
         return None
     try:
         book = io.read_json(book_path)
         tensors = load_file(str(state_path))
-    except (OSError, ValueError, json.JSONDecodeError):
+    except (OSError, ValueError, json.JSONDecodeError, SafetensorError):
         return None  # unreadable state: start afresh rather than continue from garbage
+    if not _usable(book, tensors, model):
+        return None
+    optimizer = getattr(updater, "optimizer", None)
+    generator = getattr(updater, "generator", None)
+    before = (
+        copy.deepcopy(model.state_dict()),
+        copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None,
+        generator.get_state() if generator is not None else None,
+    )
+    try:
+        _restore(book, tensors, model, optimizer, generator)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError):
+        # Garbled optimiser or generator state: undo what was restored and start afresh.
+        model.load_state_dict(before[0])
+        if optimizer is not None:
+            optimizer.load_state_dict(before[1])
+        if generator is not None:
+            generator.set_state(before[2])
+        return None
+    return book
+
+
+def _restore(
+    book: dict[str, Any],
+    tensors: dict[str, torch.Tensor],
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    generator: torch.Generator | None,
+) -> None:
     device = next(model.parameters()).device
     model.load_state_dict(
         {k.removeprefix("model."): v.to(device) for k, v in tensors.items() if k[:6] == "model."}
     )
-    optimizer = getattr(updater, "optimizer", None)
     meta = book.pop("optimizer", None)
     if optimizer is not None and meta is not None:
         state: dict[int, dict[str, Any]] = {}
@@ -81,10 +132,8 @@ def load_resume(out_dir: Path, model: torch.nn.Module, updater: Any) -> dict[str
         for pid, entries in meta["plain"].items():
             state.setdefault(int(pid), {}).update(entries)
         optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-    generator = getattr(updater, "generator", None)
     if generator is not None and "generator" in tensors:
         generator.set_state(tensors["generator"])
-    return book
 
 
 def clear_resume(out_dir: Path) -> None:

@@ -3,6 +3,12 @@
 The targets are "fixate" (class 0) before the decision period and the correct choice in it, on
 every step of the trial (``TrialBatch.mask``, exactly the steps that packing keeps).
 ``decision_weight`` up-weights the choice classes, which occupy one step in about twenty.
+
+Once the criterion is met the training loop calls :meth:`SupervisedUpdater.hold`, and the
+learning rate drops to ``lr × hold_lr_scale`` (0.1) for the post-criterion evaluations: at the
+full rate the noise of 64-trial batches keeps moving the decision of weak-evidence trials, and
+the network's accuracy swings below the criterion between checkpoints (see
+:attr:`~cogdyn.config.TrainConfig.hold_lr_scale`).
 """
 
 from __future__ import annotations
@@ -34,9 +40,15 @@ class SupervisedUpdater:
         tc = config.train
         self.model, self.task, self.generator, self.device = model, task, generator, device
         self.batch_size, self.grad_clip = tc.batch_size, tc.grad_clip
+        self.lr, self.hold_lr = tc.lr, tc.lr * tc.hold_lr_scale
         self.optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
         weights = [1.0] + [tc.decision_weight] * (task.n_actions - 1)
         self.class_weights = torch.tensor(weights, device=device)
+
+    def hold(self) -> None:
+        """The criterion is met: from now on take steps at ``lr × hold_lr_scale``."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.hold_lr
 
     def update(self) -> dict[str, float]:
         """Draw a fresh batch of trials and take one step on it."""
@@ -61,6 +73,7 @@ class SupervisedUpdater:
         return {
             "loss": float(loss.detach()),
             "grad_norm": float(grad_norm),
+            "lr": float(self.optimizer.param_groups[0]["lr"]),
             "trials": batch.n_trials,
             "env_steps": int(batch.lengths.sum()),
         }

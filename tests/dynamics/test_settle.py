@@ -1,0 +1,221 @@
+"""Early retirement in classify_map: the same labels as the brute-force path, exact exponents.
+
+Each map is classified twice, ``retire=False`` (every orbit iterated for the whole window) and
+``retire=True``; labels and periods must be identical. Retired orbits report exponents computed
+at the attractor, checked here against closed forms (logistic fixed point and 2-cycle, a linear
+contraction, a ReLU network's fixed points); an orbit that must not retire (slow, neutral or
+late) reports exactly the brute-force numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import Tensor
+
+from cogdyn.dynamics import FrozenInputMap, MapClassification, classify_map
+from cogdyn.dynamics.lyapunov import jacobians, leading_log_moduli, make_propagator
+from cogdyn.dynamics.settle import RowMaps
+
+F64 = torch.float64
+GOLDEN = (math.sqrt(5) - 1) / 2
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+
+
+def both(step, x0: Tensor, **kwargs) -> tuple[MapClassification, MapClassification]:
+    brute = classify_map(step, x0, retire=False, **kwargs)
+    fast = classify_map(step, x0, retire=True, **kwargs)
+    assert fast.labels == brute.labels
+    assert torch.equal(fast.period, brute.period)
+    return brute, fast
+
+
+def logistic(r: Tensor):
+    return lambda x: r.unsqueeze(-1) * x * (1 - x)
+
+
+def circle(x: Tensor, omega: float) -> Tensor:
+    c, s = math.cos(2 * math.pi * omega), math.sin(2 * math.pi * omega)
+    gain = 1 + 0.5 * (1 - torch.linalg.vector_norm(x, dim=-1, keepdim=True))
+    return gain * torch.stack([c * x[:, 0] - s * x[:, 1], s * x[:, 0] + c * x[:, 1]], -1)
+
+
+def henon(x: Tensor) -> Tensor:
+    return torch.stack([1 - 1.4 * x[:, 0] ** 2 + x[:, 1], 0.3 * x[:, 0]], -1)
+
+
+# --- textbook maps -----------------------------------------------------------------------------
+
+
+def test_logistic_family_same_labels_and_exact_exponents() -> None:
+    r = torch.tensor([2.8, 3.2, 3.5, 3.83, 4.0, 4.5], dtype=F64)
+    brute, fast = both(logistic(r), torch.full((6, 1), 0.3, dtype=F64))
+    assert fast.labels == [
+        "fixed_point",
+        "periodic",
+        "periodic",
+        "periodic",
+        "chaotic",
+        "divergent",
+    ]
+    assert fast.period.tolist() == [1, 2, 4, 3, 0, 0]
+    # Fixed point 1 − 1/r: multiplier 2 − r. The 2-cycle: multiplier 4 + 2r − r², per 2 steps.
+    exact = [math.log(0.8), 0.5 * math.log(abs(4 + 2 * 3.2 - 3.2**2))]
+    torch.testing.assert_close(
+        fast.lyapunov[:2, 0], torch.tensor(exact, dtype=F64), atol=1e-12, rtol=0
+    )
+    # The brute-force window estimates agree to their finite-window error.
+    torch.testing.assert_close(fast.lyapunov[:4], brute.lyapunov[:4], atol=2e-3, rtol=0)
+    torch.testing.assert_close(
+        fast.final[0, 0], torch.tensor(1 - 1 / 2.8, dtype=F64), atol=1e-15, rtol=0
+    )
+    # Cycle evidence from the periodic extension matches the window's.
+    torch.testing.assert_close(fast.frequency[:4], brute.frequency[:4], atol=1e-9, rtol=0)
+    torch.testing.assert_close(fast.amplitude[:4], brute.amplitude[:4], atol=1e-9, rtol=0)
+    torch.testing.assert_close(fast.final[:4], brute.final[:4], atol=1e-9, rtol=0)
+    assert torch.equal(fast.lyapunov[4:], brute.lyapunov[4:])  # chaotic, divergent: as before
+
+
+def test_henon_circle_torus_and_contraction_same_labels() -> None:
+    def torus(x: Tensor) -> Tensor:
+        return torch.cat([circle(x[:, :2], GOLDEN), circle(x[:, 2:], math.sqrt(2) - 1)], -1)
+
+    a = torch.tensor([[0.8, 0.3], [0.0, 0.5]], dtype=F64)
+    cases = [
+        (henon, torch.full((3, 2), 0.1, dtype=F64), ["chaotic"] * 3),
+        (lambda x: circle(x, GOLDEN), torch.tensor([[0.3, 0.1]], dtype=F64), ["quasi_periodic"]),
+        (lambda x: circle(x, 0.2), torch.tensor([[0.3, 0.1]], dtype=F64), ["periodic"]),
+        (torus, torch.tensor([[0.5, 0.2, -0.3, 0.9]], dtype=F64), ["quasi_periodic"]),
+        (lambda x: (x - 1) @ a.T + 1, torch.zeros(2, 2, dtype=F64), ["fixed_point"] * 2),
+    ]
+    for step, x0, labels in cases:
+        fast = both(step, x0)[1]
+        assert fast.labels == labels
+    # The contraction retired: exact log-eigenvalues, and its final state is the point.
+    expected = torch.tensor([math.log(0.8), math.log(0.5)], dtype=F64)
+    torch.testing.assert_close(fast.lyapunov, expected.expand(2, 2), atol=1e-12, rtol=0)
+    torch.testing.assert_close(fast.final, torch.ones(2, 2, dtype=F64), atol=1e-15, rtol=0)
+
+
+# --- orbits that must not retire ---------------------------------------------------------------
+
+
+def test_slow_neutral_and_late_orbits_keep_the_brute_force_numbers() -> None:
+    # x ↦ 0.999 (x − 1) + 1 started at its fixed point: it returns at once, but λ = ln 0.999
+    # is within zero_tol of 0, so it is left to the full window (label fixed_point either way).
+    slow = classify_map(lambda x: 0.999 * (x - 1) + 1, torch.ones(1, 1, dtype=F64))
+    brute = classify_map(lambda x: 0.999 * (x - 1) + 1, torch.ones(1, 1, dtype=F64), retire=False)
+    assert slow.labels == ["fixed_point"] and torch.equal(slow.lyapunov, brute.lyapunov)
+    # The unstable fixed point 0 of the doubling map, hit exactly: unresolved in both.
+    b, f = both(lambda x: 2 * x, torch.zeros(1, 1, dtype=F64))
+    assert f.labels == ["unresolved"] and torch.equal(f.lyapunov, b.lyapunov)
+    # Converges (to within atol of 0) only after ~200 steps, past the first anchor of a short
+    # window (step 128): the brute-force window decides, so nothing may retire.
+    opts = {"transient": 0, "measure": 256, "max_period": 16}
+    b, f = both(lambda x: 0.9 * x, torch.ones(1, 1, dtype=F64), **opts)
+    assert torch.equal(f.lyapunov, b.lyapunov) and torch.equal(f.final, b.final)
+    # With the default transient the same orbit retires, with the exact exponent.
+    f = classify_map(lambda x: 0.9 * x, torch.ones(1, 1, dtype=F64))
+    assert f.labels == ["fixed_point"]
+    torch.testing.assert_close(f.lyapunov[0, 0], torch.tensor(math.log(0.9), dtype=F64))
+
+
+# --- ReLU networks -----------------------------------------------------------------------------
+
+
+def random_relu_batch(n: int = 250, batch: int = 48) -> tuple[FrozenInputMap, Tensor]:
+    """A random N = 250 ReLU net, one drive per row: fixed points, cycles, tori and chaos."""
+    g = torch.Generator().manual_seed(0)
+    w = 1.5 * torch.randn(n, n, generator=g, dtype=F64) / math.sqrt(n) - 1.0 / n
+    shift = torch.linspace(-0.6, 0.6, batch, dtype=F64).unsqueeze(-1)
+    drive = shift + 0.3 * torch.randn(batch, n, generator=g, dtype=F64)
+    return FrozenInputMap(w, drive), torch.rand(batch, n, generator=g, dtype=F64)
+
+
+def test_random_relu_network_batch_same_labels_exact_fixed_points() -> None:
+    fmap, x0 = random_relu_batch()
+    brute, fast = both(fmap.step, x0, tangent=fmap.tangent_from_next)
+    counts = fast.counts()
+    assert counts["fixed_point"] >= 20 and counts["quasi_periodic"] >= 5, counts
+    assert counts["chaotic"] >= 1 and counts["periodic"] >= 1, counts
+    fp = torch.tensor([s == "fixed_point" for s in fast.labels])
+    # Exact exponents: log|eigenvalues| of W restricted to the active set at the final point.
+    for i in torch.nonzero(fp).reshape(-1).tolist():
+        h = fast.final[i]
+        active = fmap.select([i]).preactivation(h.unsqueeze(0))[0] > 0
+        mods = torch.linalg.eigvals(fmap.weight[active][:, active]).abs().sort(descending=True)
+        torch.testing.assert_close(fast.lyapunov[i], mods.values[:2].log(), atol=1e-10, rtol=0)
+    # The final state is the point to round-off (the brute force's, after 4000 steps, still
+    # carries e^{4000 λ₁} of its distance for the slowest point, λ₁ ≈ −0.004).
+    residual = torch.linalg.vector_norm(fmap.step(fast.final) - fast.final, dim=-1)
+    assert residual[fp].max() < 1e-12
+    torch.testing.assert_close(fast.final[fp], brute.final[fp], atol=1e-8, rtol=0)
+    torch.testing.assert_close(fast.lyapunov[fp], brute.lyapunov[fp], atol=2e-3, rtol=0)
+    rest = ~fp & torch.tensor([s != "periodic" for s in fast.labels])
+    # Orbits that ran the whole window: the brute-force numbers (up to GEMM round-off in a
+    # smaller batch, amplified along chaotic orbits).
+    torch.testing.assert_close(fast.lyapunov[rest], brute.lyapunov[rest], atol=2e-3, rtol=0)
+
+
+def test_map_without_select_is_padded_to_the_same_result() -> None:
+    fmap, x0 = random_relu_batch(batch=24)
+    opts = {"transient": 600, "measure": 600, "max_period": 32}
+    restricted = classify_map(fmap.step, x0, tangent=fmap.tangent_from_next, **opts)
+
+    def step(h: Tensor) -> Tensor:  # a plain function: RowMaps cannot restrict it
+        return fmap.step(h)
+
+    def tangent(h: Tensor, v: Tensor, fh: Tensor) -> Tensor:
+        return fmap.tangent(h, v, fh)
+
+    padded = classify_map(step, x0, tangent=tangent, **opts)
+    assert padded.labels == restricted.labels
+    fp = torch.tensor([s == "fixed_point" for s in padded.labels])
+    assert fp.sum() >= 5
+    torch.testing.assert_close(padded.lyapunov[fp], restricted.lyapunov[fp], atol=1e-12, rtol=0)
+
+
+# --- building blocks ---------------------------------------------------------------------------
+
+
+def test_row_maps_restrict_by_select_or_by_padding() -> None:
+    fmap, x0 = random_relu_batch(batch=6)
+    rows = torch.tensor([4, 1])
+    by_select = RowMaps(fmap.step, None, fmap.tangent_from_next, x0)
+    by_padding = RowMaps(lambda h: fmap.step(h), None, lambda h, v, fh: fmap.tangent(h, v, fh), x0)
+    assert by_select.shrinks and not by_padding.shrinks
+    expected = fmap.step(x0)[rows]
+    v = torch.randn(2, 3, 250, generator=torch.Generator().manual_seed(1), dtype=F64)
+    v = v.transpose(-1, -2)
+    for maps in (by_select, by_padding):
+        step, propagate = maps(rows)
+        torch.testing.assert_close(step(x0[rows]), expected, atol=1e-14, rtol=0)
+        fx, jv = propagate(x0[rows], v)
+        torch.testing.assert_close(fx, expected, atol=1e-14, rtol=0)
+        jac = fmap.select(rows).jacobian(x0[rows])
+        torch.testing.assert_close(jv, jac @ v, atol=1e-12, rtol=0)
+
+
+def test_jacobians_and_deflated_log_moduli() -> None:
+    g = torch.Generator().manual_seed(2)
+    w = torch.randn(7, 7, generator=g, dtype=F64)
+    off = torch.tensor([True, False, True, True, False, True, False])
+
+    def step(h: Tensor) -> Tensor:
+        return torch.relu(h @ w.T + torch.where(off, -100.0, 100.0))
+
+    h = torch.rand(3, 7, generator=g, dtype=F64)
+    for prop in (
+        make_propagator(step),
+        make_propagator(step, jacobian=lambda x: w.expand(3, 7, 7) * (~off).to(F64)[:, None]),
+    ):
+        jac = jacobians(prop, h)
+        torch.testing.assert_close(jac, (w * (~off).to(F64)[:, None]).expand(3, 7, 7))
+    # Rows of inactive units are zero: split off exactly; the rest is W on the active set.
+    lam = leading_log_moduli(jac, 3)
+    full = torch.linalg.eigvals(jac[0]).abs().log().sort(descending=True).values
+    torch.testing.assert_close(lam, full[:3].expand(3, 3), atol=1e-12, rtol=0)
+    assert torch.isneginf(leading_log_moduli(torch.zeros(1, 4, 4, dtype=F64), 2)).all()
