@@ -12,8 +12,8 @@
   ``runs/`` holds copies of the shipped example networks under the names the pages use
   (``runs/sl-d0.1-s0``, ``runs/ppo-d0.1-s0``; pages make ``runs/rl-small`` themselves) and a small
   real sweep as
-  ``runs/quick``. A block preceded by ``<!-- doc-test: slow -->`` (it trains to criterion) runs
-  in the slow job only.
+  ``runs/quick``. A block preceded by ``<!-- doc-test: slow -->`` (one that trains to criterion)
+  is left out (no page has one today).
 """
 
 from __future__ import annotations
@@ -181,12 +181,6 @@ def _pages_with_python() -> list[str]:
 @pytest.mark.parametrize("page", _pages_with_python())
 def test_python_blocks_run(page: str, scratch: Path, one_thread, monkeypatch) -> None:
     _run_page(page, scratch, monkeypatch, slow=False)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("page", sorted({b[0] for b in blocks("python") if b[3] == SLOW_MARK}))
-def test_slow_python_blocks_run(page: str, scratch: Path, one_thread, monkeypatch) -> None:
-    _run_page(page, scratch, monkeypatch, slow=True)
 
 
 def _run_page(page: str, scratch: Path, monkeypatch, *, slow: bool) -> None:

@@ -69,6 +69,12 @@ def cli_reference() -> str:
         "",
         parser.description or "",
         "",
+        "Options of `cogdyn` itself:",
+        "",
+        "| argument | help | choices | default | required |",
+        "|---|---|---|---|---|",
+        *_option_rows(parser),
+        "",
         "| command | what it does |",
         "|---|---|",
     ]
@@ -84,8 +90,8 @@ def cli_reference() -> str:
             p.format_usage().strip(),
             "```",
             "",
-            "| argument | help | choices | default |",
-            "|---|---|---|---|",
+            "| argument | help | choices | default | required |",
+            "|---|---|---|---|---|",
             *_option_rows(p),
             "",
         ]
