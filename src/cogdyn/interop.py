@@ -28,6 +28,7 @@ Into cogdyn ("bring your own network"):
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io as _io
 import json
@@ -195,8 +196,6 @@ def to_torch(model: Any) -> tuple[nn.RNNBase, nn.Module]:
         raise ValueError(f"expected a VanillaRNN or RecurrentNet, got {type(model).__name__}")
     if model.alpha != 1.0:
         raise ValueError(f"torch has no leaky RNN; the model has alpha={model.alpha}, needs 1")
-    import copy
-
     core = copy.deepcopy(model.core)
     net = copy.deepcopy(model.readout.net)
     readout: nn.Module = net[0] if len(net) == 1 else net
@@ -342,8 +341,6 @@ def _task_config(task: Any) -> TaskConfig:
 def _from_module(module: nn.Module, readout: nn.Module, alpha: float | None) -> tuple[Any, str]:
     """(cogdyn model, origin) of a torch recurrent module + readout (or a cogdyn model)."""
     if isinstance(module, VanillaRNN | RecurrentNet):
-        import copy
-
         return copy.deepcopy(module).cpu().float(), f"cogdyn.models.{type(module).__name__}"
     arch, nonlin = torch_arch(module)
     origin = f"torch.nn.{type(module).__name__}"
@@ -357,7 +354,7 @@ def _from_module(module: nn.Module, readout: nn.Module, alpha: float | None) -> 
         raise ValueError(f"the readout reads {first.in_features} values; the network has {n_units}")
     if nonlin == "relu" and isinstance(readout, nn.Linear):
         return _vanilla(module.input_size, n_units, readout, leak, _torch_weights(module)), origin
-    net = recurrent_from_modules(module.cpu(), readout.cpu())
+    net = recurrent_from_modules(module, readout)  # copies the weights, to the CPU
     if leak != 1.0:
         net = _with_alpha(net, leak)
     return net, origin
@@ -549,7 +546,7 @@ def write_imported_run(
         model=ModelConfig(hidden=n_units, alpha=alpha),
         train=TrainConfig(algo=algo),  # type: ignore[arg-type]
     )
-    model = model.cpu().eval()
+    model = copy.deepcopy(model).cpu().eval()  # the caller's module stays where it is
     ev = evaluate(
         model, trial_task, trial_task.sample(n_trials, torch.Generator().manual_seed(seed))
     )
