@@ -204,8 +204,11 @@ def test_default_settings_reach_criterion(tmp_path, delta):
     assert s["reached_criterion"]
     crit = [c for c in s["checkpoints"] if c["kind"] == "criterion"]
     assert len(crit) == 1 and crit[0]["accuracy"] >= 0.95
-    # accuracy swings by a few points after the criterion (measured 0.86–0.99 over 9 runs)
-    assert s["accuracy"] > 0.8
+    # held after the criterion (lr × 0.1): the saved model's fresh-trial accuracy was 0.96–0.99
+    # at δ = 0.05, 0.1, 0.2 (seed 0; seeds 1–2 at δ = 0.1), every post-criterion checkpoint ≥ 0.96
+    assert s["accuracy"] >= 0.93
+    post = [c["fresh_accuracy"] for c in s["checkpoints"] if c["kind"] == "post_criterion"]
+    assert min(post) >= 0.93
 
 
 def test_hold_lr_scale_is_validated():
