@@ -235,6 +235,8 @@ def test_relu_only_analyses_say_so_in_one_line(one_thread):
     assert "\n" not in str(err.value) and "frozen_input_map" in str(err.value)
     with pytest.raises(ValueError, match="ReLU RNN"):
         FrozenInputMap.from_model(nn.GRU(7, 8), x)
+    with pytest.raises(ValueError, match="from_torch"):
+        frozen_input_map(nn.GRU(7, 8), x)
     with pytest.raises(ValueError, match="this network is a gru"):
         analyze_populations(net, CtxDM(), None, None, None, PopulationOptions())
     with pytest.raises(ValueError, match="VanillaRNN"):

@@ -84,8 +84,13 @@ class StepMap:
         """The map of ``model`` (anything with ``step(h, x)`` and ``hidden``, the state size)
         under frozen ``inputs`` (B, n_in), on a copy of the model in ``dtype`` (float64 by
         default, as the classification needs)."""
-        if not callable(getattr(model, "step", None)):
-            raise ValueError(f"{type(model).__name__} has no step(h, x); cannot build its map")
+        if not callable(getattr(model, "step", None)) or not isinstance(
+            getattr(model, "hidden", None), int
+        ):
+            raise ValueError(
+                f"{type(model).__name__} has no step(h, x) and hidden (the state size); a torch "
+                "RNN/GRU/LSTM becomes such a model with cogdyn.interop.from_torch"
+            )
         n_in = getattr(model, "n_inputs", None)
         if not isinstance(inputs, Tensor) or inputs.dim() != 2:
             raise ValueError(f"inputs must be (B, n_in), got {_shape(inputs)}")
