@@ -14,6 +14,7 @@ choice, basin agreement, populations, the accuracy correlations use — comes fr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -127,10 +128,10 @@ def headline(records: list[dict[str, Any]], min_accuracy: float) -> tuple[list, 
     return head, excluded, "post_criterion" if post else "final"
 
 
-def _phase_numbers(head: list[dict[str, Any]]) -> dict[str, Any]:
+def _phase_numbers(head: list[dict[str, Any]], phases: Iterable[str]) -> dict[str, Any]:
     """Per stimulus-off phase, over the headline checkpoints: the fraction with a stable fixed
-    point for every choice, and the mean basin agreement with the network's choice."""
-    phases = list(dict.fromkeys(p for r in head for p in r["fixed_points"]))
+    point for every choice, and the mean basin agreement with the network's choice (None
+    without headline checkpoints)."""
     out: dict[str, Any] = {}
     for phase in phases:
         fps = [r["fixed_points"][phase] for r in head if phase in r["fixed_points"]]
@@ -164,9 +165,9 @@ def run_summary(
     bounded = [c["frac_qp_bounded"] for c in census if c["frac_qp_bounded"] is not None]
     multi = [c["frac_multistable"] for c in census if c["frac_multistable"] is not None]
     decision = final["fixed_points"].get("decision", {})
+    by_phase = _phase_numbers(head, final["fixed_points"])
     per_choice = {
-        phase: _mean_or_none([r["fixed_points"][phase]["stable_per_choice"] for r in head])
-        for phase in final["fixed_points"]
+        phase: by_phase[f"stable_fp_per_choice_{phase}"] for phase in final["fixed_points"]
     }
     analysed = [r["analysed_accuracy"] for r in head if r.get("analysed_accuracy") is not None]
     return {
@@ -223,7 +224,7 @@ def run_summary(
         "basin_choice_agreement": decision.get("basin_choice_agreement"),
         "fixed_points_final": final["fixed_points"],
         "frac_checkpoints_stable_fp_per_choice": per_choice,
-        **_phase_numbers(head),
+        **by_phase,
         "grid": {
             "coherences": options.coherences.tolist(),
             "contexts": list(options.contexts),

@@ -145,14 +145,20 @@ def _flatten(key: str, value: Any) -> dict[str, float]:
     return {}
 
 
+def _table_params(params: dict[str, Any]) -> dict[str, Any]:
+    """A cell's swept values as table columns (a coherence set as one "5,15,50" string)."""
+    out = dict(params)
+    if "coherences" in out:
+        out["coherences"] = ",".join(f"{c:g}" for c in out["coherences"])
+    return out
+
+
 def collect_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
     """One row per cell from the files of its run directory (pending cells included)."""
     sweep_dir = Path(sweep_dir)
     rows = []
     for cell in sweep.cells:
-        params = dict(cell.params)
-        if "coherences" in params:
-            params["coherences"] = ",".join(f"{c:g}" for c in params["coherences"])
+        params = _table_params(cell.params)
         row: dict[str, Any] = {"cell": cell.id, **params}
         record = read_record(sweep_dir, cell.id)
         row["status"] = record["status"] if record else "pending"
@@ -200,9 +206,7 @@ def collect_checkpoints(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
         if not record or record.get("status") != "done" or not path.is_file():
             continue
         summary = io.read_json(path)
-        params = dict(cell.params)
-        if "coherences" in params:
-            params["coherences"] = ",".join(f"{c:g}" for c in params["coherences"])
+        params = _table_params(cell.params)
         head = set(summary.get("headline_checkpoints") or [])
         for r in summary.get("checkpoints", []):
             census = r.get("census") or {}
