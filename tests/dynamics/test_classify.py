@@ -194,6 +194,46 @@ def test_rational_circle_is_periodic() -> None:
     torch.testing.assert_close(res.frequency, torch.tensor([0.2], dtype=F64))
 
 
+@pytest.mark.parametrize("retire", [False, True])
+@pytest.mark.parametrize("q", [300, 997])
+def test_long_rational_circle_is_periodic_with_its_period(q: int, retire: bool) -> None:
+    # A rotation by 37/q turns (q prime to 37) closes after exactly q > max_period = 128 steps;
+    # beside it the golden rotation, which never closes, must stay quasi-periodic.
+    x0 = torch.tensor([[0.3, 0.1], [2.0, 0.0]], dtype=F64)
+    omega = torch.tensor([[37 / q], [GOLDEN]], dtype=F64)
+
+    def step(x: Tensor) -> Tensor:
+        c, s = torch.cos(2 * math.pi * omega), torch.sin(2 * math.pi * omega)
+        gain = 1 + 0.5 * (1 - torch.linalg.vector_norm(x, dim=-1, keepdim=True))
+        rot = torch.cat([c * x[:, :1] - s * x[:, 1:], s * x[:, :1] + c * x[:, 1:]], -1)
+        return gain * rot
+
+    res = classify_map(step, x0, retire=retire)
+    assert res.labels == ["periodic", "quasi_periodic"]
+    assert res.period.tolist() == [q, 0]
+    # Without the long-cycle search (or with it shorter than q) the cycle reads as λ₁ ≈ 0 and
+    # no return: quasi-periodic, as before the search existed.
+    short = classify_map(step, x0, retire=retire, long_period=0)
+    assert short.labels == ["quasi_periodic"] * 2
+    capped = classify_map(step, x0, retire=retire, long_period=q - 1)
+    assert capped.labels == ["quasi_periodic"] * 2
+
+
+def test_torus_dim_tells_a_circle_from_a_torus() -> None:
+    def step(x: Tensor) -> Tensor:
+        on_torus = torch.cat([circle(x[:, :2], GOLDEN), circle(x[:, 2:], math.sqrt(2) - 1)], -1)
+        # Row 1: the second pair contracts to 0 instead, leaving an invariant circle.
+        on_circle = torch.cat([circle(x[:, :2], GOLDEN), 0.5 * x[:, 2:]], -1)
+        return torch.where(torch.arange(len(x)).unsqueeze(-1) == 0, on_torus, on_circle)
+
+    x0 = torch.tensor([[0.5, 0.2, -0.3, 0.9], [0.5, 0.2, -0.3, 0.9]], dtype=F64)
+    res = classify_map(step, x0)
+    assert res.labels == ["quasi_periodic"] * 2
+    assert res.torus_dim.tolist() == [2, 1]
+    fixed = classify_map(lambda x: 0.5 * x, x0)
+    assert fixed.torus_dim.tolist() == [0, 0]
+
+
 def test_circle_with_contracting_third_direction() -> None:
     def step(x: Tensor) -> Tensor:
         return torch.cat([circle(x[:, :2], GOLDEN), 0.3 * x[:, 2:]], -1)
@@ -296,6 +336,9 @@ def test_deterministic_and_no_global_random_state() -> None:
         ({"n_exponents": 0}, "n_exponents"),
         ({"max_period": 2000}, "max_period"),
         ({"recurrence_window": 5000}, "recurrence_window"),
+        ({"long_period": 1001}, "long_period"),
+        ({"long_period": 50}, "long_period"),
+        ({"long_period": -1}, "long_period"),
         ({"qr_every": 0}, "qr_every"),
         ({"rtol": 2.0}, "rtol"),
         ({"atol": -1.0}, "atol"),

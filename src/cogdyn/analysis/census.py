@@ -84,6 +84,7 @@ CENSUS_COLUMNS: tuple[str, ...] = (
     "lyap1",
     "lyap2",
     "period",
+    "torus_dim",
     "frequency",
     "amplitude",
     "final_norm",
@@ -359,6 +360,7 @@ def _table(grid: pd.DataFrame, result: MapClassification, opts: CensusOptions) -
     for j in range(lyap.shape[1]):
         table[f"lyap{j + 1}"] = lyap[:, j]
     table["period"] = result.period.cpu().numpy()
+    table["torus_dim"] = result.torus_dim.cpu().numpy()
     table["frequency"] = result.frequency.cpu().numpy()
     table["amplitude"] = result.amplitude.cpu().numpy()
     table["final_norm"] = result.final.norm(dim=-1).cpu().numpy()
@@ -408,6 +410,9 @@ def census_summary(table: pd.DataFrame) -> dict[str, Any]:
     * ``frac_osc``: periodic + quasi-periodic grid points / grid points (one family of
       oscillations, split only by whether the rotation number is rational), and
       ``frac_osc_bounded`` over bounded points;
+    * ``frac_qp_torus``: of the quasi-periodic grid points, those on a torus (λ₁ ≈ λ₂ ≈ 0)
+      rather than an invariant circle (λ₂ < −zero_tol); None without quasi-periodic points or
+      for a table written before the column existed;
     * ``label_counts`` (grid points) and ``label_counts_all_starts`` (every row), every label;
     * ``frac_multistable``: grid points where some extra start reached another attractor (None
       without extra starts).
@@ -442,6 +447,11 @@ def census_summary(table: pd.DataFrame) -> dict[str, Any]:
         "frac_qp_by_context": {str(k): float(qp[ctx == k].mean()) for k in np.unique(ctx)},
         "frac_qp_bounded": float(qp[bounded].mean()) if bounded.any() else None,
         "frac_divergent": float(1 - bounded.mean()),
+        "frac_qp_torus": (
+            float((onset["torus_dim"].to_numpy()[qp] >= 2).mean())
+            if qp.any() and "torus_dim" in onset
+            else None
+        ),
         "frac_osc": float(osc.mean()),
         "frac_osc_bounded": float(osc[bounded].mean()) if bounded.any() else None,
         "frac_qp_by_abs_coherence": {

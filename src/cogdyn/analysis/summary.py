@@ -206,6 +206,7 @@ def run_summary(
         },
         "frac_qp_bounded": stats(bounded),
         "frac_osc": stats([c["frac_osc"] for c in census if c.get("frac_osc") is not None]),
+        "frac_qp_torus": _mean_or_none([c.get("frac_qp_torus") for c in census]),
         "frac_qp_untrained": init["census"]["frac_qp"] if init else None,
         "frac_qp_bounded_untrained": init["census"]["frac_qp_bounded"] if init else None,
         "frac_qp_final": final["census"]["frac_qp"],

@@ -17,13 +17,30 @@ within the recurrence tolerance, see :class:`ClassifyOptions`):
                     above e^{drift_tol} × the first half's largest (growth too slow to hit the
                     bound within the window)
 ``fixed_point``     returns at lag 1 and λ₁ ≤ zero_tol
-``periodic``        smallest returning lag p is in 2 … max_period and λ₁ ≤ zero_tol
-``quasi_periodic``  no return up to max_period, λ₁ ≈ 0, and settled (|drift| ≤ drift_tol)
+``periodic``        smallest returning lag p is in 2 … max_period and λ₁ ≤ zero_tol; or, with no
+                    return up to max_period, a long cycle: the smallest lag p in max_period+1 …
+                    long_period at which the orbit's projected series returns over a whole
+                    period, confirmed on the full state p steps past the window's end (below)
+``quasi_periodic``  no return up to long_period, λ₁ ≈ 0, and settled (|drift| ≤ drift_tol); an
+                    invariant circle when λ₂ < −zero_tol, a torus when λ₂ ≈ 0 too
+                    (:attr:`MapClassification.torus_dim`)
 ``chaotic``         no return up to max_period and λ₁ > zero_tol
 ``unresolved``      the evidence disagrees: returns but λ₁ > zero_tol (an unstable orbit hit
                     exactly); no return but λ₁ < −zero_tol (contracting, transient not over:
                     lengthen ``transient``); λ₁ ≈ 0 but still converging or growing (not settled)
 ==================  =============================================================================
+
+**Long cycles.** Cycles of periods 70–2500 phase-locked on an invariant circle are common in
+ReLU networks; with λ₁ ≈ −3e-3 they would otherwise read as quasi-periodic (|λ₁| ≤ zero_tol) or
+unresolved (contracting, no return). After the window, every orbit with no return up to
+``max_period``, λ₁ ≤ zero_tol and bounded is screened on its projected series (the spectrum's
+random unit projections, so a projected gap never exceeds the state's): the smallest lag p ≤
+``long_period`` (at most measure/2) whose projected gap stays within the lag-p recurrence
+tolerance over the whole last period. The candidate is then iterated p more steps from its
+final state and labelled periodic with period p only if it returns there within the same
+tolerance on the full state. A long cycle still approached more slowly than the tolerance
+(relative 1e-6 in float64) is not detectable this way and keeps its label: lengthen
+``transient``. Its exponents are the window's.
 
 **Early retirement** (``retire=True``, the default; :mod:`cogdyn.dynamics.settle`): an orbit
 that has settled on a fixed point or a cycle of period ≤ ``max_period`` leaves the batch as
@@ -106,6 +123,10 @@ class ClassifyOptions:
     unresolved. Phase-locked cycles of periods 70–2500 on invariant circles are common in
     random ReLU nets (λ₁ ≈ −3e-3); 128 catches the shorter ones while a quasi-periodic orbit
     rarely returns within rtol (its best return within P lags is ~2π/P² of its size)."""
+    long_period: int | None = None
+    """Longest cycle searched after the window (see "Long cycles" in the module docstring);
+    default measure/2, the longest whose whole period the window holds twice. 0 turns the
+    search off; otherwise it must lie in [max_period, measure/2]."""
     recurrence_window: int | None = None
     """States at the end of the window searched for returns; default min(8·max_period,
     measure). Must lie in [max_period, measure]."""
@@ -155,6 +176,15 @@ class ClassifyOptions:
                 f"max_period must be an int in [1, measure/2] = [1, {self.measure // 2}], "
                 f"got {self.max_period}"
             )
+        if self.long_period is not None and self.long_period != 0:
+            _check_int("long_period", self.long_period, 0)
+            if not self.max_period <= self.long_period <= self.measure // 2:
+                raise ValueError(
+                    f"long_period must be 0, None or an int in [max_period, measure/2] = "
+                    f"[{self.max_period}, {self.measure // 2}], got {self.long_period}"
+                )
+        elif self.long_period is not None:
+            _check_int("long_period", self.long_period, 0)
         if self.recurrence_window is not None:
             _check_int("recurrence_window", self.recurrence_window, self.max_period)
             if self.recurrence_window > self.measure:
@@ -176,6 +206,12 @@ class ClassifyOptions:
         if self.recurrence_window is not None:
             return self.recurrence_window
         return min(8 * self.max_period, self.measure)
+
+    def longest_period(self) -> int:
+        """The longest period searched after the window, default applied (0: none)."""
+        if self.long_period is not None:
+            return self.long_period
+        return self.measure // 2
 
     def tolerance(self, dtype: torch.dtype) -> float:
         """The relative recurrence tolerance for ``dtype``, default applied."""
@@ -230,6 +266,15 @@ class MapClassification:
     def codes(self) -> Tensor:
         """(B,) int64 index of each label in :data:`LABELS`."""
         return torch.tensor([LABELS.index(s) for s in self.labels], dtype=torch.int64)
+
+    @property
+    def torus_dim(self) -> Tensor:
+        """(B,) int64: for a quasi-periodic orbit, how many of its k exponents are ≈ 0
+        (|λ| ≤ zero_tol): 1 for an invariant circle (λ₁ ≈ 0 > λ₂), 2 for a 2-torus (λ₁ ≈ λ₂
+        ≈ 0), at most k; 0 for every other label."""
+        neutral = (self.lyapunov.abs() <= self.options.zero_tol).sum(-1)
+        qp = self.codes.to(neutral.device) == QUASI_PERIODIC
+        return torch.where(qp, neutral.clamp_min(1), 0).to(torch.int64)
 
     def counts(self) -> dict[str, int]:
         """Number of orbits per label, every label present, in :data:`LABELS` order."""
@@ -375,6 +420,16 @@ def _classify(step: StepFn, x0: Tensor, propagate: Any, opts: ClassifyOptions) -
         return _all_divergent(guard, lyap, opts)
     orbit = recorder.summary()
     codes, period = _decide(orbit, lyap[:, 0], guard.diverged, opts, dtype)
+
+    def subset_step(idx: Tensor) -> StepFn:
+        def one(xs: Tensor) -> Tensor:  # the full batch, so that a per-row map stays aligned
+            full = x.clone()
+            full[idx] = xs
+            return step(full)[idx]
+
+        return one
+
+    codes, period = _long_cycles(codes, period, lyap[:, 0], orbit, x, subset_step, opts, dtype)
     return _result(codes, period, lyap, orbit, guard, x, opts)
 
 
@@ -540,6 +595,10 @@ def _classify_retiring(x0: Tensor, maps: RowMaps, opts: ClassifyOptions) -> MapC
     orbit = recorder.summary()
     none = torch.zeros(len(active), dtype=torch.bool, device=device)
     codes, period = _decide(orbit, lyap[:, 0], none, opts, dtype)
+    rows = active.rows
+    codes, period = _long_cycles(
+        codes, period, lyap[:, 0], orbit, x, lambda idx: maps(rows[idx])[0], opts, dtype
+    )
     frequency = dominant_frequency(orbit.series)
     frequency = torch.where((codes == FIXED_POINT) | (codes == DIVERGENT), 0.0, frequency)
     inf = torch.tensor(torch.inf, dtype=dtype, device=device)
@@ -586,6 +645,58 @@ def _decide(
     codes = torch.where(diverged | escaping, DIVERGENT, codes)
     keep = (codes == FIXED_POINT) | (codes == PERIODIC)
     return codes, torch.where(keep, period, 0)
+
+
+def _long_cycles(
+    codes: Tensor,
+    period: Tensor,
+    lam1: Tensor,
+    orbit: OrbitSummary,
+    x: Tensor,
+    subset_step: Any,
+    opts: ClassifyOptions,
+    dtype: torch.dtype,
+) -> tuple[Tensor, Tensor]:
+    """Relabel as periodic the orbits that close a cycle of period max_period < p ≤
+    long_period (rules under "Long cycles" in the module docstring). ``x`` holds the orbits'
+    final states; ``subset_step(idx)`` is the map restricted to rows ``idx``."""
+    longest = opts.longest_period()
+    first = opts.max_period + 1
+    if longest < first:
+        return codes, period
+    undecided = (codes == QUASI_PERIODIC) | (codes == UNRESOLVED)
+    cand = torch.nonzero(undecided & (period == 0) & (lam1 <= opts.zero_tol)).reshape(-1)
+    if not len(cand):
+        return codes, period
+    tol = opts.tolerance(dtype) * orbit.amplitude[cand] + opts.atol
+    series = orbit.series[:, cand]
+    m = series.shape[0]
+    lag = torch.zeros(len(cand), dtype=torch.int64, device=x.device)
+    for p in range(first, min(longest, m // 2) + 1):
+        open_ = lag == 0
+        if not bool(open_.any()):
+            break
+        gap = torch.linalg.vector_norm(series[m - p :] - series[m - 2 * p : m - p], dim=-1)
+        hit = open_ & (gap.amax(0) <= tol)
+        lag = torch.where(hit, p, lag)
+    found = torch.nonzero(lag > 0).reshape(-1)
+    if not len(found):
+        return codes, period
+    idx, lags = cand[found], lag[found]
+    step = subset_step(idx)
+    start = x[idx]
+    state = start.clone()
+    gap = torch.full((len(idx),), torch.inf, dtype=x.dtype, device=x.device)
+    for t in range(1, int(lags.max()) + 1):
+        state = step(state)
+        at = lags == t
+        if bool(at.any()):
+            gap[at] = torch.linalg.vector_norm(state[at] - start[at], dim=-1)
+    ok = gap <= tol[found]
+    codes, period = codes.clone(), period.clone()
+    codes[idx[ok]] = PERIODIC
+    period[idx[ok]] = lags[ok]
+    return codes, period
 
 
 def _result(
