@@ -123,8 +123,11 @@ def _effect(effect: float, lo: float, hi: float, p: float) -> dict:
 
 
 def test_claims_verdicts_follow_stats_json(sweep_dir: Path) -> None:
-    # The page's table is the computed one.
+    # The page's table is the computed one, and claims.json beside it holds the same rows.
     assert parse(build_report(sweep_dir)).verdicts == verdicts_of(sweep_dir)
+    rows = json.loads((sweep_dir / "claims.json").read_text())
+    assert {r["key"]: r["verdict"] for r in rows} == verdicts_of(sweep_dir)
+    assert all(set(r) == {"key", "statement", "rule", "measured", "verdict"} for r in rows)
     # Every RL network is above every SL network of its δ: pooled over the two δ strata the
     # exact permutation p is 2/400, so F_QP (and bounded F_QP) are higher under RL.
     verdicts = verdicts_of(sweep_dir)

@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from cogdyn import io
 from cogdyn.config import ALGOS
-from cogdyn.io import REPORT_FILE
+from cogdyn.io import CLAIMS_FILE, REPORT_FILE
 from cogdyn.report import dyn_figures as dfig
 from cogdyn.report import figures as sfig
 from cogdyn.report import pop_figures as pfig
@@ -40,7 +41,9 @@ def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of a sweep directory as one HTML file (atomically) and return its path.
 
     ``out`` defaults to ``DIR/report.html``. Representative networks are, per paradigm, the
-    finished run whose F_QP is nearest its paradigm's median.
+    finished run whose F_QP is nearest its paradigm's median. The claims table is also written
+    as data, ``claims.json`` beside the report: a list of ``{key, statement, rule, measured,
+    verdict}``, in the table's order.
     """
     sweep = read_sweep(sweep_dir)
     path = Path(out) if out is not None else sweep.root / REPORT_FILE
@@ -71,6 +74,7 @@ def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
         "cogdyn report — RL vs SL dynamics", intro, [(s, t, bodies[s]) for s, t in SECTIONS]
     )
     io.atomic_write_bytes(path, html.encode("utf-8"))
+    io.write_json(path.with_name(CLAIMS_FILE), [dataclasses.asdict(v) for v in verdicts])
     return path
 
 
