@@ -58,6 +58,13 @@ def test_analyze_writes_tables_and_summary(analysed) -> None:
 
     s = json.loads((out / "summary.json").read_text())
     train = json.loads((run / "summary.json").read_text())
+    # The cost said before the census: every orbit of one checkpoint, the whole window.
+    cost = s["census_cost"]
+    assert cost["orbits"] == 2 * GRID * GRID * 3 and cost["steps"] == 2000 + 2000
+    assert cost["seconds_per_step"] > 0
+    assert cost["seconds_max_per_checkpoint"] == pytest.approx(
+        cost["seconds_per_step"] * cost["steps"], abs=0.06
+    )
     assert s["accuracy"] == train["accuracy"] and s["headline_over"] == "final"
     for key in (
         "frac_qp",

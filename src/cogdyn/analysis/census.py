@@ -39,6 +39,7 @@ grid points / grid points, also over bounded (not divergent) points, per context
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,6 +270,58 @@ def census_map(
     x0 = torch.cat(starts, dim=1).reshape(n_cond * s, -1)
     fmap = frozen_input_map(model, inputs).tile(s)
     return fmap, x0.to(fmap.dtype), grid
+
+
+@dataclass(frozen=True)
+class CensusCost:
+    """What one census costs at most: every orbit iterated for the whole window."""
+
+    orbits: int
+    steps: int
+    """Map steps per orbit: transient + measure."""
+    seconds_per_step: float
+    """Measured seconds of one step of the whole batch (map, tangent frame, QR, recorder)."""
+
+    @property
+    def seconds_max(self) -> float:
+        """The brute-force time: every orbit for every step. Early retirement (the default)
+        takes less; how much depends on how many orbits settle early (most, in trained
+        networks whose grid points are mostly fixed points)."""
+        return self.seconds_per_step * self.steps
+
+    def describe(self) -> str:
+        """One line for a progress message."""
+        return (
+            f"{self.orbits} orbits × {self.steps} steps, ≤ {_duration(self.seconds_max)} "
+            f"({1000 * self.seconds_per_step:.1f} ms per batch step; early retirement "
+            "usually takes much less)"
+        )
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+CALIBRATION_STEPS = 24
+"""Steps of the whole census batch timed by :func:`census_cost` (8 transient + 16 measured)."""
+
+
+def census_cost(model: Any, task: CtxDM, options: CensusOptions | None = None) -> CensusCost:
+    """The cost of :func:`attractor_census` of ``model``, calibrated by classifying the same
+    batch for :data:`CALIBRATION_STEPS` steps with every orbit kept (about 1 % of a default
+    census). The cost per step does not depend on the weights, so one network's calibration
+    prices every checkpoint of the same size."""
+    opts = options or CensusOptions()
+    fmap, x0, _ = census_map(model, task, opts)
+    tangent = fmap.tangent_from_next if isinstance(fmap, FrozenInputMap) else None
+    short = dataclasses.replace(
+        opts.classify, transient=8, measure=16, max_period=8, long_period=0, retire=False
+    )
+    start = time.perf_counter()
+    classify_map(fmap.step, x0, tangent=tangent, options=short)
+    per_step = (time.perf_counter() - start) / CALIBRATION_STEPS
+    c = opts.classify
+    return CensusCost(len(x0), c.transient + c.measure, per_step)
 
 
 def census_rows(options: CensusOptions, n_choices: int = 2) -> int:

@@ -39,7 +39,13 @@ import pandas as pd
 import torch
 
 from cogdyn import io
-from cogdyn.analysis.census import CensusOptions, attractor_census, census_map, census_summary
+from cogdyn.analysis.census import (
+    CensusOptions,
+    attractor_census,
+    census_cost,
+    census_map,
+    census_summary,
+)
 from cogdyn.analysis.checkpoints import Checkpoint, select_checkpoints, tag, weights_digest
 from cogdyn.analysis.condition_census import analyze_condition_run, condition_inputs_of
 from cogdyn.analysis.phase_points import PhasePoints, phase_fixed_points, phase_points_summary
@@ -151,6 +157,14 @@ def analyze_run(
     tables = _Tables(populations)
     done: dict[str, _Analysed] = {}
     with _threads(threads), progress_bar(_show(progress)) as bar:
+        # Say the cost before spending it: the census dominates, and its bound is calibrated
+        # on this machine with this network's batch (about 1 % of one census).
+        cost = census_cost(final_model, task, opts)
+        bar.console.print(
+            f"analyze {run_dir.name}: {len(selected)} checkpoint(s); census of each: "
+            f"{cost.describe()}; plus fixed points, basins"
+            + (" and populations" if populations else "")
+        )
         job = bar.add_task(f"analyze {run_dir.name}", total=len(selected), status="")
         for ck in selected:
             model = final_model if ck.kind == "final" else io.load_model(run_dir / ck.file)
@@ -182,6 +196,12 @@ def analyze_run(
             "populations": pop_opts.to_json() if populations else None,
         },
         wall_s=round(time.perf_counter() - start, 2),
+        census_cost={
+            "orbits": cost.orbits,
+            "steps": cost.steps,
+            "seconds_per_step": cost.seconds_per_step,
+            "seconds_max_per_checkpoint": round(cost.seconds_max, 1),
+        },
         populations_skipped=skipped,
         source=train_summary.get("source"),
         files={**{k: str(v) for k, v in files.items()}, "summary": str(out / io.SUMMARY_FILE)},
