@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench docs clean
+.PHONY: run test lint format bench docs examples clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+# After `make run`: copy the quick study (report, claims, stats, results, run.json) into the docs.
+examples: $(STAMP)
+	$(BIN)/python docs/examples/ship.py runs/quick docs/examples/quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
