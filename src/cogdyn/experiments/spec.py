@@ -1,4 +1,4 @@
-"""Sweep files: a grid of runs (paradigm × δ × seed × task settings) with shared settings.
+"""Sweep files: a grid of runs (paradigm × δ × seed × any other settings) with shared settings.
 
 A sweep file is TOML::
 
@@ -9,6 +9,7 @@ A sweep file is TOML::
     seed = [0, 1, 2, 3, 4]
     dim_ring = [2]              # optional; task complexity
     coherences = [[5, 15, 50]]  # optional; each entry is one coherence set
+    "train.lr" = [1e-3, 3e-4]   # optional; any other setting, as a dotted key (below)
     [task] / [model] / [train] / [ppo]   # shared run settings, as in `cogdyn train --config`
     [analysis]                  # `cogdyn analyze` settings for every cell
     checkpoints = "post"
@@ -19,6 +20,19 @@ A sweep file is TOML::
 
 Everything is validated when the file is loaded: every cell's run config is built, so a bad
 value fails before any work starts, with one line naming the field.
+
+Any setting is an axis under a quoted dotted key (:func:`setting_path`): ``"TABLE.FIELD"`` for
+the ``task``, ``model``, ``train`` and ``ppo`` tables (``"ppo.entropy_coef"``, ``"task.stimulus"``
+with a duration as its values), ``"analysis.FIELD"`` for a plain analysis setting and
+``"analysis.census.FIELD"``, ``"analysis.classify.FIELD"``, ``"analysis.population.FIELD"``
+for the fields of those tables. A key that names no field is a ConfigError naming
+``grid."KEY"`` and the allowed fields; one for a field with a named axis (``"model.delta"``) or
+``"train.threads"`` is refused, and a swept field may not also be set in its shared table.
+Each cell gets its own :class:`AnalysisSpec` (``Cell.analysis``): ``[analysis]`` with the
+cell's swept analysis values over it. Cell ids keep the named part (``ppo-d0.1-s3-r2-c5_15_50``,
+unchanged, so old sweep directories resume) and add one ``-KEY_VALUE`` part per dotted axis in
+grid order (``-train.lr_0.0003``); the results tables have a column per dotted axis, named by
+its key, and the statistics treat it as part of the level (:mod:`cogdyn.experiments.stats`).
 """
 
 from __future__ import annotations
