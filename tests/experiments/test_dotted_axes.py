@@ -297,3 +297,22 @@ def test_a_tiny_dotted_sweep_runs_end_to_end(tmp_path):
     again, _ = run_sweep(load_sweep(_write(tmp_path, TINY)), out, workers=1, progress=False)
     assert list(again["cell"]) == list(results["cell"])
     assert list(again["status"]) == ["done", "done"]
+
+
+def test_every_analysis_setting_can_be_swept(tmp_path):
+    """The dotted analysis keys are the [analysis] table's keys: none missing, none extra."""
+    from cogdyn.experiments.spec import ANALYSIS_SETTINGS, ANALYSIS_TABLES
+
+    with pytest.raises(ConfigError) as info:
+        sweep_from_dict(
+            {"grid": {"algo": ["sl"], "delta": [0.1], "seed": [0]}, "analysis": {"x": 1}}
+        )
+    allowed = str(info.value).split("allowed: ", 1)[1].split(" (", 1)[0].split(", ")
+    assert sorted(allowed) == sorted([*ANALYSIS_SETTINGS, *ANALYSIS_TABLES])
+    grid = {"algo": ["sl"], "delta": [0.1], "seed": [0], "analysis.figures": [True, False]}
+    sweep = sweep_from_dict({"grid": grid})
+    assert [c.analysis.figures for c in sweep.cells] == [True, False]
+    assert [c.id.rsplit("-", 1)[1] for c in sweep.cells] == [
+        "analysis.figures_true",
+        "analysis.figures_false",
+    ]
