@@ -16,12 +16,19 @@ from cogdyn.dynamics.similarity import SimilarityOptions, dsa_available
 from cogdyn.errors import ConfigError
 from cogdyn.experiments.results import format_table, read_results
 from cogdyn.experiments.similarity import sweep_similarity
-from cogdyn.experiments.spec import load_sweep
+from cogdyn.experiments.spec import is_setting_axis, load_sweep
 from cogdyn.experiments.sweep import run_sweep, write_representative_figure_data
 from cogdyn.report import build_report, plot_run
 from cogdyn.report.similarity_figure import write_similarity_figure
 
 EXECUTOR_CHOICES = ("local", "ray")
+SWEEP_DESCRIPTION = (
+    "Train and analyse every cell of a sweep: each combination of the [grid] axes of the sweep "
+    "file is one cell. Axes: algo, delta, seed (required), dim_ring, coherences, sigma, and any "
+    'other setting as a quoted dotted key: "train.lr", "ppo.entropy_coef", "task.stimulus", '
+    '"analysis.n_trials", "analysis.census.grid", "analysis.classify.zero_tol", ... '
+    "(docs/sweeps.md)."
+)
 
 
 def _ms(group: dict[str, Any], name: str = "frac_qp") -> str:
@@ -35,7 +42,11 @@ def print_stats(stats: dict[str, Any]) -> None:
     """The headline statistics of a sweep, as a few readable lines."""
     print(f"cells: {stats['n_done']} done, {stats['n_failed']} failed of {stats['n_cells']}")
     for g in stats["groups"]:
-        level = ", ".join(f"{k} {g[k]}" for k in ("task", "dim_ring", "coherences") if k in g)
+        level = ", ".join(
+            f"{k} {g[k]}"
+            for k in g
+            if k in ("task", "dim_ring", "coherences") or is_setting_axis(k)
+        )
         mw = g["mann_whitney"]
         print(
             f"δ={g['delta']:g} ({level}): F_QP ppo {_ms(g['ppo'])} vs sl {_ms(g['sl'])}; "
@@ -175,7 +186,9 @@ def _executor_flags(p: argparse.ArgumentParser) -> None:
 def add_commands(sub: Any) -> None:
     """Register the study commands on the CLI's sub-parsers."""
     p = sub.add_parser(
-        "sweep", help="train and analyse every cell of a sweep file or preset (quick, paper)"
+        "sweep",
+        help="train and analyse every cell of a sweep file or preset (quick, paper)",
+        description=SWEEP_DESCRIPTION,
     )
     p.add_argument("sweep", help="a sweep TOML file, or a preset name: quick, paper")
     p.add_argument("--out", help="sweep directory (required; a rerun resumes it)")

@@ -108,7 +108,7 @@ def _train_and_analyse(
 ) -> dict[str, Any]:
     stage = "train"
     timings: dict[str, float] = {}
-    spec = sweep.analysis
+    spec = cell.analysis  # the sweep's [analysis] with the cell's swept analysis values
     try:
         config = cell.run_config()
         if not (out / io.SUMMARY_FILE).is_file():

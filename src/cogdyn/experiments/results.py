@@ -1,17 +1,20 @@
 """The results table of a sweep: ``DIR/results.parquet``, one row per cell, in grid order.
 
 Columns: the swept parameters (``algo``, ``delta``, ``seed``, ``dim_ring``, ``coherences`` as
-text such as ``"5,15,50"``, and ``sigma`` when swept), ``status`` (``done``, ``failed`` or
-``pending``), ``stage`` and ``error`` of a failure, ``run_dir`` (relative to DIR), the training
-outcome and the analysis headline numbers (:data:`TRAIN_COLUMNS`, :data:`ANALYSIS_COLUMNS`;
-missing values are NaN only where a cell has no such number, e.g. a failed cell or a run that
-never reached the criterion). :data:`TIMING_COLUMNS` are the only ones that differ between two
-runs of the same sweep.
+text such as ``"5,15,50"``, ``sigma`` when swept, and one column per swept setting named by its
+dotted key, e.g. ``train.lr``: numbers, strings or booleans as they are, anything else, such
+as a duration table, as compact JSON text, :func:`setting_text`), ``status`` (``done``,
+``failed`` or ``pending``), ``stage`` and ``error`` of a failure, ``run_dir`` (relative to
+DIR), the training outcome and the analysis headline numbers (:data:`TRAIN_COLUMNS`,
+:data:`ANALYSIS_COLUMNS`; missing values are NaN only where a cell has no such number, e.g. a
+failed cell or a run that never reached the criterion). :data:`TIMING_COLUMNS` are the only
+ones that differ between two runs of the same sweep.
 """
 
 from __future__ import annotations
 
 import io as _bytes_io
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from cogdyn import io
 from cogdyn.dynamics.classify import LABELS
 from cogdyn.errors import ConfigError, UnreadableFile
 from cogdyn.experiments.cell import read_record
-from cogdyn.experiments.spec import Sweep
+from cogdyn.experiments.spec import Sweep, is_setting_axis
 from cogdyn.io import RESULTS_FILE, RUNS_DIR
 from cogdyn.schema import SCHEMA_KEY, SCHEMA_VERSION, check_version
 
@@ -147,20 +150,48 @@ def _flatten(key: str, value: Any) -> dict[str, float]:
     return {}
 
 
-def _table_params(params: dict[str, Any]) -> dict[str, Any]:
-    """A cell's swept values as table columns (a coherence set as one "5,15,50" string)."""
+def text_axes(grid: dict[str, list[Any]]) -> frozenset[str]:
+    """The swept settings (dotted axes) whose column holds text: those whose values are not all
+    numbers, all strings or all booleans (a duration table, a list, a number beside a table),
+    so that every column has one type."""
+
+    def kind(v: Any) -> str:
+        if isinstance(v, bool):
+            return "bool"
+        return "number" if isinstance(v, int | float) else "str" if isinstance(v, str) else ""
+
+    out = set()
+    for axis, values in grid.items():
+        kinds = {kind(v) for v in values}
+        if is_setting_axis(axis) and (len(kinds) > 1 or "" in kinds):
+            out.add(axis)
+    return frozenset(out)
+
+
+def setting_text(value: Any) -> str:
+    """A swept setting's value as table text: compact JSON with sorted keys
+    (``{"dist":"uniform","max":1500,"min":300}``, ``750``, ``[1,2]``)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _table_params(params: dict[str, Any], texts: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A cell's swept values as table columns (a coherence set as one "5,15,50" string; a swept
+    setting of :func:`text_axes` as :func:`setting_text`)."""
     out = dict(params)
     if "coherences" in out:
         out["coherences"] = ",".join(f"{c:g}" for c in out["coherences"])
+    for axis in texts & out.keys():
+        out[axis] = setting_text(out[axis])
     return out
 
 
 def collect_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
     """One row per cell from the files of its run directory (pending cells included)."""
     sweep_dir = Path(sweep_dir)
+    texts = text_axes(sweep.grid)
     rows = []
     for cell in sweep.cells:
-        params = _table_params(cell.params)
+        params = _table_params(cell.params, texts)
         row: dict[str, Any] = {"cell": cell.id, **params}
         record = read_record(sweep_dir, cell.id)
         row["status"] = record["status"] if record else "pending"
@@ -201,6 +232,7 @@ def collect_checkpoints(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
     fresh-trial accuracy, whether it is a headline checkpoint, and its census numbers (what the
     variance decomposition of :mod:`cogdyn.experiments.effects` reads)."""
     sweep_dir = Path(sweep_dir)
+    texts = text_axes(sweep.grid)
     rows = []
     for cell in sweep.cells:
         record = read_record(sweep_dir, cell.id)
@@ -208,7 +240,7 @@ def collect_checkpoints(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
         if not record or record.get("status") != "done" or not path.is_file():
             continue
         summary = io.read_json(path)
-        params = _table_params(cell.params)
+        params = _table_params(cell.params, texts)
         head = set(summary.get("headline_checkpoints") or [])
         for r in summary.get("checkpoints", []):
             census = r.get("census") or {}

@@ -1,8 +1,13 @@
 """Statistics of a sweep (``DIR/stats.json``): RL vs SL per δ and task level, trends, correlations.
 
 Each network contributes one F_QP: its mean over the post-criterion checkpoints (the results
-table's ``frac_qp``). Only cells with status ``done`` count. A *level* is one task setting
-(``dim_ring`` × coherence set, and ``sigma`` when swept). For every level × δ: mean and SEM of
+table's ``frac_qp``). Only cells with status ``done`` count. A *level* is one setting of
+everything swept besides paradigm, δ and seed (:func:`level_keys`): the task (``dim_ring`` ×
+coherence set, and ``sigma`` when swept) and every swept setting of the grid's dotted axes
+(``train.lr``, ``ppo.entropy_coef``, ``analysis.classify.zero_tol``, ...), so networks trained
+or analysed with different settings are never pooled as if they were alike: a network with
+``train.lr`` 1e-3 and one with 3e-4 fall in different levels, and in different strata of the
+headline test and of the variance decomposition. For every level × δ: mean and SEM of
 F_QP per paradigm (over all grid points and over bounded ones), the untrained baseline, accuracy
 and updates to criterion, and a two-sided Mann–Whitney U test of PPO vs SL. Per paradigm and
 level: Spearman ρ of F_QP with δ, and of F_QP with performance (accuracy, updates to criterion).
@@ -28,9 +33,11 @@ import pandas as pd
 from scipy import stats as sps
 
 from cogdyn.experiments.effects import paradigm_effect, variance_decomposition
+from cogdyn.experiments.spec import is_setting_axis
 
 PARADIGMS: tuple[str, ...] = ("sl", "ppo")
 LEVEL_KEYS: tuple[str, ...] = ("task", "dim_ring", "coherences", "sigma")
+"""The task-level columns; every swept-setting column (a dotted key) is a level key too."""
 SUMMARISED: tuple[str, ...] = (
     "frac_qp",
     "frac_qp_bounded",
@@ -95,8 +102,21 @@ def spearman(x: Any, y: Any) -> dict[str, Any]:
     return {"rho": _clean(res.statistic), "p": _clean(res.pvalue), "n": n}
 
 
+def level_keys(frame: pd.DataFrame) -> list[str]:
+    """The columns of ``frame`` whose values tell one level from another: those of
+    :data:`LEVEL_KEYS` it has, then its swept-setting columns (``train.lr``, ...) in table order.
+    Paradigm, δ and seed never are (a dotted key may not name them)."""
+    settings = [str(c) for c in frame.columns if is_setting_axis(str(c))]
+    return [k for k in LEVEL_KEYS if k in frame] + settings
+
+
+def strata_keys(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The strata of the headline RL − SL tests and of the variance decomposition: δ × level."""
+    return ("delta", *level_keys(frame))
+
+
 def _levels(frame: pd.DataFrame) -> list[tuple[dict[str, Any], pd.DataFrame]]:
-    keys = [k for k in LEVEL_KEYS if k in frame]
+    keys = level_keys(frame)
     if frame.empty:
         return []
     return [
@@ -140,7 +160,8 @@ def _ppo_vs_sl(part: pd.DataFrame, column: str) -> dict[str, Any]:
 def effect_tests(done: pd.DataFrame, seed: int = 0) -> dict[str, dict[str, Any]]:
     """:func:`~cogdyn.experiments.effects.paradigm_effect` of every measure of
     :data:`EFFECT_MEASURES` the table has, with Benjamini–Hochberg ``q_bh`` over them."""
-    tests = {m: paradigm_effect(done, m, seed=seed) for m in EFFECT_MEASURES if m in done}
+    strata = strata_keys(done)
+    tests = {m: paradigm_effect(done, m, strata, seed=seed) for m in EFFECT_MEASURES if m in done}
     named = [m for m, t in tests.items() if t["p"] is not None]
     if named:
         q = sps.false_discovery_control([tests[m]["p"] for m in named], method="bh")
@@ -195,10 +216,11 @@ def sweep_stats(results: pd.DataFrame, checkpoints: pd.DataFrame | None = None) 
         "performance": {a: _performance(sub) for a, sub in pooled.items()},
         "performance_by_level": performance,
         "balance": balance or None,
-        "central": tests.get("frac_qp") or paradigm_effect(done.assign(frac_qp=np.nan), "frac_qp"),
+        "central": tests.get("frac_qp")
+        or paradigm_effect(done.assign(frac_qp=np.nan), "frac_qp", strata_keys(done)),
         "tests": tests,
         "variance": (
-            variance_decomposition(checkpoints)
+            variance_decomposition(checkpoints, strata=strata_keys(checkpoints))
             if checkpoints is not None and len(checkpoints)
             else None
         ),

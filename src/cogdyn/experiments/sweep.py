@@ -82,7 +82,10 @@ def same_sweep(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 def _resolved_cell(cell: dict[str, Any]) -> dict[str, Any]:
     config = run_config_from_dict(cell["config"]).to_json()
-    return {"cell": cell["cell"], "params": cell["params"], "config": config}
+    out = {"cell": cell["cell"], "params": cell["params"], "config": config}
+    if "analysis" in cell:  # a cell of a sweep with swept analysis settings
+        out["analysis"] = analysis_from_json(cell["analysis"]).to_json()
+    return out
 
 
 def run_sweep(
