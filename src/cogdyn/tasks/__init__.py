@@ -1,5 +1,6 @@
 """Trial sources: the batched CtxDM task, neurogym tasks (:mod:`cogdyn.tasks.neurogym`, through
-:func:`make_task`), the trial container and shared scoring rules."""
+:func:`make_task`), the trial container, shared scoring rules and :func:`check_task`, the check
+of a task (one's own included) against the contract the trainers rely on."""
 
 from cogdyn.tasks.base import (
     DECISION,
@@ -12,6 +13,7 @@ from cogdyn.tasks.base import (
     TrialBatch,
     score_actions,
 )
+from cogdyn.tasks.check import TaskContractError, check_task
 from cogdyn.tasks.ctxdm import CtxDM
 from cogdyn.tasks.registry import TrialTask, make_task
 
@@ -24,8 +26,10 @@ __all__ = [
     "STIMULUS",
     "CtxDM",
     "Outcome",
+    "TaskContractError",
     "TrialBatch",
     "TrialTask",
+    "check_task",
     "make_task",
     "score_actions",
 ]
