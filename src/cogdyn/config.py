@@ -228,6 +228,10 @@ class TrainConfig:
     eval_trials: int = 2000
     post_criterion_evals: int = 5
     """Evaluation intervals (each with a checkpoint) to keep training after the criterion."""
+    criterion_evals: int = 1
+    """Consecutive evaluations at ``target_accuracy`` on the held-out trials that meet the
+    criterion: 1 (default) stops at the first one, 3 asks for three in a row. The criterion
+    checkpoint is the last of them (the paper says only "95 %"; the stop rule is a choice)."""
     decision_weight: float = 20.0
     """Cross-entropy class weight of the choice classes relative to 'fixate' (SL). A default
     trial has ~18 fixate steps per decision step; weighting the decision about as much as all of
@@ -257,6 +261,11 @@ class TrainConfig:
             isinstance(self.post_criterion_evals, int) and self.post_criterion_evals >= 0,
             "train.post_criterion_evals",
             "must be an integer ≥ 0",
+        )
+        require(
+            is_int(self.criterion_evals) and self.criterion_evals >= 1,
+            "train.criterion_evals",
+            f"must be an integer ≥ 1, got {self.criterion_evals!r}",
         )
         require(
             finite(self.target_accuracy) and 0 < self.target_accuracy <= 1,

@@ -222,7 +222,7 @@ def run_training(
             if reached_at is not None and is_eval:
                 post_done += 1
                 kind = "post_criterion"
-            elif is_eval and accuracy >= tc.target_accuracy:
+            elif is_eval and _at_criterion(rows, tc.target_accuracy, tc.criterion_evals):
                 reached_at = {"update": update, "wall_s": wall, **totals}
                 kind = "criterion"
                 if hasattr(updater, "hold"):
@@ -271,6 +271,13 @@ def run_training(
     io.write_json(out / io.SUMMARY_FILE, stamp(summary))
     clear_resume(out)
     return summary
+
+
+def _at_criterion(rows: list[dict[str, Any]], target: float, n: int) -> bool:
+    """Whether the last ``n`` evaluations (``metrics.csv`` rows, the current one last) all
+    reached ``target`` on the held-out trials. Read from the rows rather than counted, so a
+    resumed run (whose rows come back from ``resume.json``) decides exactly as it would have."""
+    return len(rows) >= n and all(r["accuracy"] >= target for r in rows[-n:])
 
 
 def _metrics_row(
