@@ -62,6 +62,15 @@ SIMILARITY_FILE = "similarity.parquet"
 MDS_FILE = "similarity_mds.parquet"
 SIMILARITY_JSON = "similarity.json"
 SIMILARITY_FIGURE_FILE = "similarity.png"
+# ... and of a sensitivity study directory (cogdyn sensitivity): a sweep directory per variant.
+STUDY_FILE = "sensitivity.json"
+"""The resolved sensitivity study (its base and variants), written first."""
+BASE_DIR = "base"
+"""The base study's sweep directory, ``DIR/base``."""
+VARIANTS_DIR = "variants"
+"""``DIR/variants/<variant>``: one sweep directory per variant that has cells."""
+SENSITIVITY_FILE = "sensitivity.parquet"
+"""One row per variant × claim: the verdict and the central RL − SL effect."""
 
 
 def analysis_file(run_dir: str | Path, name: str) -> Path:

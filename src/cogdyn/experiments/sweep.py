@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +98,12 @@ def run_sweep(
     address: str | None = None,
     retry_failed: bool = True,
     progress: bool | None = None,
+    only: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run the cells of ``sweep`` that are not done yet into ``out``; returns the results table
-    and the statistics (also written to ``results.parquet`` and ``stats.json``)."""
+    and the statistics (also written to ``results.parquet`` and ``stats.json``). ``only``: run
+    none but these cells (the others are left as they are, pending until a later run; a
+    sensitivity study holds back the cells whose trained network is not there yet)."""
     out = Path(out)
     if workers is not None:
         check_int("--workers", workers, 1)
@@ -107,21 +111,22 @@ def run_sweep(
     runner = make_executor(executor, n_workers if executor == "local" else workers, address)
     prepare_dir(out, sweep)
     skip = {DONE} if retry_failed else {DONE, FAILED}
+    chosen = sweep.cells if only is None else [sweep.cell(c) for c in dict.fromkeys(only)]
     todo = []
-    for cell in sweep.cells:
+    for cell in chosen:
         record = read_record(out, cell.id)
         if record is None or record.get("status") not in skip:
             todo.append(cell.id)
     show = sys.stderr.isatty() if progress is None else progress
     tally = {"running": 0, "failed": 0}
-    already = len(sweep.cells) - len(todo)
+    already = len(chosen) - len(todo)
 
     with progress_bar(show, eta=True) as bar:
         job = bar.add_task(
             f"sweep {sweep.name} ({n_workers} local workers)"
             if executor == "local"
             else f"sweep {sweep.name} (ray)",
-            total=len(sweep.cells),
+            total=len(chosen),
             completed=already,
             status="",
         )

@@ -16,9 +16,9 @@ from cogdyn.report import figures as sfig
 from cogdyn.report import pop_figures as pfig
 from cogdyn.report import run_figures as rfig
 from cogdyn.report.captions import CAPTION
-from cogdyn.report.claims import Evidence, Verdict, evaluate_claims
-from cogdyn.report.data import Run, SweepFiles, dumps, num, read_sweep, representative, runs
-from cogdyn.report.evidence import MEASURE_NAME, VERDICTS
+from cogdyn.report.claims import Verdict, evaluate_claims
+from cogdyn.report.data import Run, SweepFiles, dumps, num, read_sweep
+from cogdyn.report.evidence import MEASURE_NAME, VERDICTS, representatives, sweep_evidence
 from cogdyn.report.html import esc, figure, frame_table, missing, page, table, verdict_cell
 from cogdyn.report.similarity_figure import fig_similarity
 from cogdyn.report.style import ALGO_NAME
@@ -47,10 +47,10 @@ def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
     """
     sweep = read_sweep(sweep_dir)
     path = Path(out) if out is not None else sweep.root / REPORT_FILE
-    reps = _representatives(sweep)
-    analyses = [(str(r.row.get("algo")), r.analysis) for r in runs(sweep) if r.analysis]
+    reps = representatives(sweep)
+    evidence = sweep_evidence(sweep, reps)
+    analyses = evidence.analyses
     target = _target(sweep)
-    evidence = _evidence(sweep, reps, analyses)
     verdicts = evaluate_claims(evidence)
     bodies = {
         "task": _task(sweep, reps, target),
@@ -81,31 +81,11 @@ def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
 def claims_for(sweep_dir: str | Path) -> list[Verdict]:
     """The claims table of a sweep directory (what :func:`build_report` prints), without
     drawing any figure."""
-    sweep = read_sweep(sweep_dir)
-    analyses = [(str(r.row.get("algo")), r.analysis) for r in runs(sweep) if r.analysis]
-    return evaluate_claims(_evidence(sweep, _representatives(sweep), analyses))
-
-
-def _representatives(sweep: SweepFiles) -> list[Run]:
-    return [r for r in (representative(sweep, a) for a in ALGOS) if r is not None]
+    return evaluate_claims(sweep_evidence(read_sweep(sweep_dir)))
 
 
 def _target(sweep: SweepFiles) -> float:
     return num((sweep.spec.get("train") or {}).get("target_accuracy")) or 0.95
-
-
-def _evidence(sweep: SweepFiles, reps: list[Run], analyses: list[tuple[str, Any]]) -> Evidence:
-    return Evidence(
-        results=sweep.results,
-        stats=sweep.stats,
-        analyses=analyses,
-        output_probabilities=[
-            (str(r.row.get("algo")), t)
-            for r in reps
-            if (t := r.table("output_probabilities")) is not None
-        ],
-        target_accuracy=_target(sweep),
-    )
 
 
 def _min_accuracy(sweep: SweepFiles) -> float | None:

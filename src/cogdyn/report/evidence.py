@@ -16,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from cogdyn.config import ALGOS
 from cogdyn.dynamics.classify import LABELS
-from cogdyn.report.data import num
+from cogdyn.report.data import Run, SweepFiles, num, representative, runs
 
 ALPHA = 0.05
 """Significance level of every test."""
@@ -62,6 +63,8 @@ __all__ = [
     "effect_part",
     "fmt",
     "majority",
+    "representatives",
+    "sweep_evidence",
 ]
 
 
@@ -143,3 +146,28 @@ def effect_part(ev: Evidence, measure: str, claim: str = "higher") -> Part:
     if lo is not None and hi is not None and -small < lo and hi < small:
         return CONTRADICTED, f"{text} — the CI excludes a difference of {small:g} either way"
     return INCONCLUSIVE, f"{text} — not significant; the CI still allows a difference"
+
+
+def representatives(sweep: SweepFiles) -> list[Run]:
+    """The networks the report shows: per paradigm, the finished run whose F_QP is nearest its
+    paradigm's median (:func:`~cogdyn.report.data.representative`)."""
+    return [r for r in (representative(sweep, a) for a in ALGOS) if r is not None]
+
+
+def sweep_evidence(sweep: SweepFiles, reps: list[Run] | None = None) -> Evidence:
+    """The evidence of a sweep directory as the report reads it: its results and statistics,
+    every finished run's analysis summary and the output probabilities of ``reps`` (default
+    :func:`representatives`)."""
+    reps = representatives(sweep) if reps is None else reps
+    target = num((sweep.spec.get("train") or {}).get("target_accuracy")) or 0.95
+    return Evidence(
+        results=sweep.results,
+        stats=sweep.stats,
+        analyses=[(str(r.row.get("algo")), r.analysis) for r in runs(sweep) if r.analysis],
+        output_probabilities=[
+            (str(r.row.get("algo")), t)
+            for r in reps
+            if (t := r.table("output_probabilities")) is not None
+        ],
+        target_accuracy=target,
+    )
