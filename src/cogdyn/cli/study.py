@@ -1,5 +1,5 @@
-"""The study commands of the CLI: ``sweep``, ``results``, ``reproduce``, ``report``, ``plot``,
-``similarity``."""
+"""The study commands of the CLI: ``sweep``, ``sensitivity``, ``results``, ``reproduce``,
+``report``, ``plot``, ``similarity``."""
 
 from __future__ import annotations
 
@@ -15,10 +15,22 @@ from cogdyn.cli.common import UsageError, fmt, positive_int, require_ctxdm_run
 from cogdyn.dynamics.similarity import SimilarityOptions, dsa_available
 from cogdyn.errors import ConfigError
 from cogdyn.experiments.results import format_table, read_results
+from cogdyn.experiments.sensitivity import (
+    Study,
+    describe_plan,
+    load_study,
+    run_study,
+)
 from cogdyn.experiments.similarity import sweep_similarity
 from cogdyn.experiments.spec import is_setting_axis, load_sweep
-from cogdyn.experiments.sweep import run_sweep, write_representative_figure_data
+from cogdyn.experiments.sweep import (
+    default_workers,
+    run_sweep,
+    write_representative_figure_data,
+)
+from cogdyn.io import BASE_DIR, RESULTS_FILE, VARIANTS_DIR
 from cogdyn.report import build_report, plot_run
+from cogdyn.report.sensitivity import flip_table, is_study_dir, write_sensitivity
 from cogdyn.report.similarity_figure import write_similarity_figure
 
 EXECUTOR_CHOICES = ("local", "ray")
@@ -96,17 +108,74 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{args.preset}")
+    if args.preset == "sensitivity":
+        return _study_and_report(args, load_study(args.preset), out)
     rc = _sweep_and_report(args, args.preset, out)
     print(f"report: {_report(out, None)}")
     return rc
 
 
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    study = load_study(args.study)
+    if args.dry_run:
+        workers = args.workers or default_workers(study.base.threads)
+        for line in describe_plan(study, args.out, workers):
+            print(line)
+        print("valid; nothing run (--dry-run)")
+        return 0
+    if not args.out:
+        raise UsageError(
+            "sensitivity: --out DIR is required (the study directory; a rerun resumes)"
+        )
+    return _study_and_report(args, study, Path(args.out))
+
+
+def _study_and_report(args: argparse.Namespace, study: Study, out: Path) -> int:
+    """Run a sensitivity study, then its readout (``sensitivity.parquet``) and report."""
+    print(
+        f"sensitivity {study.name}: base {study.base.name} + {len(study.variants)} variants → {out}"
+    )
+    stats = run_study(
+        study,
+        out,
+        workers=args.workers,
+        executor=args.executor,
+        address=args.address,
+        retry_failed=args.retry_failed,
+        progress=None if args.progress else False,
+    )
+    for name, s in stats.items():
+        print(f"  {name}: {s['n_done']} done, {s['n_failed']} failed of {s['n_cells']} cells")
+    report = _report(out, None)
+    flips = flip_table(pd.read_parquet(out / "sensitivity.parquet"))
+    print(f"verdicts flipped by a variant: {len(flips)}")
+    for r in flips.itertuples(index=False):
+        print(f"  {r.variant} ({r.factor}: {r.value}): {r.claim} {r.base_verdict} → {r.verdict}")
+    print(f"sensitivity: {out / 'sensitivity.parquet'}\nreport: {report}")
+    return 0 if all(s["n_failed"] == 0 for s in stats.values()) else 1
+
+
 def _report(sweep_dir: Path, out: str | None) -> Path:
     """Figure data of the two networks the report shows (if missing), then the report. A
-    network whose files cannot be read loses its figures (the page says so), with a warning."""
-    read_results(sweep_dir)  # a missing or unreadable table: one line, before anything else
-    for warning in write_representative_figure_data(sweep_dir, skip_unreadable=True)[1]:
-        print(f"cogdyn: warning: {warning}", file=sys.stderr)
+    network whose files cannot be read loses its figures (the page says so), with a warning.
+    A sensitivity study directory: the same for its base and every variant, then its readout
+    (``sensitivity.parquet``), then the base's report with the sensitivity section."""
+    study = is_study_dir(sweep_dir)
+    dirs = [sweep_dir]
+    if study:
+        variants = sweep_dir / VARIANTS_DIR
+        found = (
+            sorted(p for p in variants.iterdir() if (p / RESULTS_FILE).is_file())
+            if (variants.is_dir())
+            else []
+        )
+        dirs = [sweep_dir / BASE_DIR, *found]
+    read_results(dirs[0])  # a missing or unreadable table: one line, before anything else
+    for folder in dirs:
+        for warning in write_representative_figure_data(folder, skip_unreadable=True)[1]:
+            print(f"cogdyn: warning: {warning}", file=sys.stderr)
+    if study:
+        write_sensitivity(sweep_dir)
     return build_report(sweep_dir, out=out)
 
 
@@ -198,6 +267,26 @@ def add_commands(sub: Any) -> None:
     _executor_flags(p)
     p.set_defaults(func=_cmd_sweep)
 
+    p = sub.add_parser(
+        "sensitivity",
+        help="a base study and one-factor variants of it: which verdicts hold (docs/howto)",
+        description=(
+            "Run a sensitivity study: the base sweep, then every variant (the base with one "
+            "choice changed: training, analysis or readout), then the readout "
+            "DIR/sensitivity.parquet (a verdict per variant x claim) and DIR/report.html with a "
+            "specification curve. A rerun resumes; variants may be added."
+        ),
+    )
+    p.add_argument("study", help="a sensitivity TOML file, or the preset: sensitivity")
+    p.add_argument("--out", help="study directory (required; a rerun resumes it)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate, list every variant with its new and reused cells and the cost; run nothing",
+    )
+    _executor_flags(p)
+    p.set_defaults(func=_cmd_sensitivity)
+
     p = sub.add_parser("results", help="print the results table of a sweep")
     p.add_argument("sweep_dir", help="a directory written by `cogdyn sweep`")
     p.add_argument(
@@ -213,9 +302,10 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument(
         "--preset",
-        choices=["quick", "paper"],
+        choices=["quick", "paper", "sensitivity"],
         default="quick",
-        help="quick: 30 networks on a laptop (default); paper: 240, for a cluster",
+        help="quick: 30 networks on a laptop (default); paper: 240, for a cluster; "
+        "sensitivity: the quick study and its one-factor variants (`cogdyn sensitivity`)",
     )
     p.add_argument("--out", help="sweep directory (default runs/PRESET)")
     _executor_flags(p)

@@ -10,7 +10,7 @@ from typing import Any
 
 from cogdyn import io
 from cogdyn.config import ALGOS
-from cogdyn.io import CLAIMS_FILE, REPORT_FILE
+from cogdyn.io import BASE_DIR, CLAIMS_FILE, REPORT_FILE
 from cogdyn.report import dyn_figures as dfig
 from cogdyn.report import figures as sfig
 from cogdyn.report import pop_figures as pfig
@@ -20,6 +20,7 @@ from cogdyn.report.claims import Verdict, evaluate_claims
 from cogdyn.report.data import Run, SweepFiles, dumps, num, read_sweep
 from cogdyn.report.evidence import MEASURE_NAME, VERDICTS, representatives, sweep_evidence
 from cogdyn.report.html import esc, figure, frame_table, missing, page, table, verdict_cell
+from cogdyn.report.sensitivity import is_study_dir, sensitivity_section
 from cogdyn.report.similarity_figure import fig_similarity
 from cogdyn.report.style import ALGO_NAME
 
@@ -30,9 +31,11 @@ SECTIONS = (
     ("populations", "Populations"),
     ("information", "Information and crystallisation"),
     ("claims", "Claims"),
+    ("sensitivity", "Sensitivity to cogdyn's choices"),
     ("config", "Configuration, versions and commands"),
 )
-"""Section ids and titles, in page order."""
+"""Section ids and titles, in page order; ``sensitivity`` only in the report of a sensitivity
+study directory (:mod:`cogdyn.report.sensitivity`)."""
 POP_HOW = "run the population and information analyses (`cogdyn analyze`) on the runs"
 PLOT_HOW = "run `cogdyn plot RUN_DIR` on the representative runs, then rebuild the report"
 
@@ -40,13 +43,16 @@ PLOT_HOW = "run `cogdyn plot RUN_DIR` on the representative runs, then rebuild t
 def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of a sweep directory as one HTML file (atomically) and return its path.
 
-    ``out`` defaults to ``DIR/report.html``. Representative networks are, per paradigm, the
-    finished run whose F_QP is nearest its paradigm's median. The claims table is also written
-    as data, ``claims.json`` beside the report: a list of ``{key, statement, rule, measured,
-    verdict}``, in the table's order.
+    ``out`` defaults to ``DIR/report.html``. A sensitivity study directory
+    (``cogdyn sensitivity``) gets the report of its base sweep, ``DIR/base``, with a section
+    on the variants (``DIR/sensitivity.parquet``), written to ``DIR/report.html``.
+    Representative networks are, per paradigm, the finished run whose F_QP is nearest its
+    paradigm's median. The claims table is also written as data, ``claims.json`` beside the
+    report: a list of ``{key, statement, rule, measured, verdict}``, in the table's order.
     """
-    sweep = read_sweep(sweep_dir)
-    path = Path(out) if out is not None else sweep.root / REPORT_FILE
+    study = Path(sweep_dir) if is_study_dir(sweep_dir) else None
+    sweep = read_sweep(study / BASE_DIR if study is not None else sweep_dir)
+    path = Path(out) if out is not None else (study or sweep.root) / REPORT_FILE
     reps = representatives(sweep)
     evidence = sweep_evidence(sweep, reps)
     analyses = evidence.analyses
@@ -61,6 +67,9 @@ def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
         "claims": _claims(verdicts),
         "config": _config(sweep, reps),
     }
+    sections = [s for s in SECTIONS if s[0] != "sensitivity" or study is not None]
+    if study is not None:
+        bodies["sensitivity"] = sensitivity_section(study)
     counts = {v: sum(x.verdict == v for x in verdicts) for v in VERDICTS}
     name = sweep.spec.get("name") or sweep.root.name
     intro = (
@@ -71,7 +80,7 @@ def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
         + ".</p>"
     )
     html = page(
-        "cogdyn report — RL vs SL dynamics", intro, [(s, t, bodies[s]) for s, t in SECTIONS]
+        "cogdyn report — RL vs SL dynamics", intro, [(s, t, bodies[s]) for s, t in sections]
     )
     io.atomic_write_bytes(path, html.encode("utf-8"))
     io.write_json(path.with_name(CLAIMS_FILE), [dataclasses.asdict(v) for v in verdicts])

@@ -1,0 +1,264 @@
+"""Sensitivity studies: loading and validation, the cell plan, the readout (flip table,
+specification curve), the stop-rule field, and an end-to-end study with tiny settings."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cogdyn import io
+from cogdyn.cli import main
+from cogdyn.config import run_config_from_dict
+from cogdyn.errors import ConfigError
+from cogdyn.experiments.sensitivity import (
+    ANALYSIS,
+    BASE,
+    READOUT,
+    TRAIN,
+    load_study,
+    plan,
+    reused_dirs,
+    run_study,
+    study_from_dict,
+    variant_dir,
+)
+from cogdyn.report.build import build_report
+from cogdyn.report.sensitivity import (
+    NOT_RUN,
+    SENSITIVITY_COLUMNS,
+    curve_points,
+    fig_spec_curve,
+    flip_table,
+    write_sensitivity,
+)
+from cogdyn.train.run import train
+
+TINY = {
+    "name": "tiny",
+    "grid": {"algo": ["sl", "ppo"], "delta": [0.1], "seed": [0]},
+    "model": {"hidden": 16},
+    "train": {"max_updates": 20, "eval_every": 5, "eval_trials": 64, "batch_size": 16},
+    "ppo": {"rollout_trials": 32, "minibatches": 2, "epochs": 1},
+    "analysis": {
+        "n_trials": 32,
+        "checkpoints": "final",  # 20 updates reach no criterion: read the final weights
+        "min_accuracy": 0.0,
+        "populations": False,
+        "census": {"grid": 3, "extra_starts": 0, "start_trials": 4},
+        "classify": {"transient": 100, "measure": 100, "max_period": 16},
+    },
+}
+VARIANTS = [
+    {"name": "lr", "factor": "learning rate", "value": "3e-4", "set": {"train.lr": 3e-4}},
+    {
+        "name": "window",
+        "factor": "classifier window",
+        "value": "2x",
+        "set": {"analysis.classify.measure": 200},
+    },
+    {
+        "name": "bounded",
+        "factor": "F_QP denominator",
+        "value": "bounded",
+        "set": {"readout.measure": "frac_qp_bounded"},
+    },
+]
+
+
+def tiny_study(variants: list | None = None) -> dict:
+    return {**copy.deepcopy(TINY), "variant": copy.deepcopy(variants or VARIANTS)}
+
+
+def test_the_preset_loads_with_every_factor_the_issue_names() -> None:
+    study = load_study("sensitivity")
+    assert study.base.name == "quick" and len(study.base.cells) == 30
+    keys = {k for v in study.variants for k in v.settings}
+    for key in (
+        "task.sigma",
+        "task.stimulus",
+        "task.dt",
+        "train.decision_weight",
+        "train.lr",
+        "ppo.entropy_coef",
+        "train.criterion_evals",
+        "analysis.classify.measure",
+        "analysis.census.extra_starts",
+        "readout.measure",
+    ):
+        assert key in keys, key
+    kinds = {v.name: v.kind for v in study.variants}
+    assert kinds["lr-3e-4"] == TRAIN and kinds["classify-window-4x"] == ANALYSIS
+    assert kinds["denominator-osc"] == READOUT
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "says"),
+    [
+        ({"set": {"train.lrr": 1e-3}}, 'variant.lr.set."train.lrr"', "did you mean 'lr'"),
+        ({"sett": {}}, "variant.lr.sett", "unknown"),
+        ({"set": {"model.delta": 0.2}}, 'variant.lr.set."model.delta"', "grid"),
+        ({"set": {"readout.measure": "frac_x"}}, "readout.measure", "frac_qp_bounded"),
+        ({"set": {"train.lr": -1.0}}, "variant.lr", "train.lr"),
+        ({"set": {"train.lr": 1e-3}}, "variant.lr.set", "changes nothing"),
+        ({"name": "base"}, "variant[0].name", "other than 'base'"),
+    ],
+)
+def test_a_bad_variant_is_one_config_error_naming_the_field(change, field, says) -> None:
+    entry = {**VARIANTS[0], **change}
+    if "sett" in change:
+        entry.pop("set")
+    with pytest.raises(ConfigError) as e:
+        study_from_dict(tiny_study([entry]))
+    assert field in str(e.value) and says in str(e.value)
+
+
+def test_a_misspelt_key_exits_2_at_the_cli(tmp_path, capsys) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'base = "quick"\n[[variant]]\nname = "a"\nfactor = "f"\nvalue = 1\n'
+        'set = { "ppo.entropy_cof" = 0.0 }\n'
+    )
+    assert main(["sensitivity", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert 'variant.a.set."ppo.entropy_cof"' in err and "entropy_coef" in err
+
+
+def test_the_plan_reuses_base_networks_only_where_training_is_the_same() -> None:
+    study = study_from_dict(
+        tiny_study(
+            [
+                *VARIANTS,
+                {"name": "ent", "factor": "e", "value": 0, "set": {"ppo.entropy_coef": 0.0}},
+                {"name": "dw", "factor": "w", "value": 1, "set": {"train.decision_weight": 1.0}},
+            ]
+        )
+    )
+    base_ids = [c.id for c in study.base.cells]
+    window = study.variant("window")
+    assert list(window.reused) == base_ids and window.trained == ()
+    assert [c.id for c in window.sweep.cells] == base_ids
+    assert window.sweep.cells[0].analysis.census.classify.measure == 200
+    lr = study.variant("lr")
+    assert lr.reused == () and list(lr.trained) == base_ids
+    assert run_config_from_dict(lr.sweep.cells[0].config).train.lr == 3e-4
+    assert study.variant("ent").reused == ("sl-d0.1-s0-r2-c5_15_50",)  # SL never reads [ppo]
+    assert study.variant("dw").reused == (
+        "ppo-d0.1-s0-r2-c5_15_50",
+    )  # PPO never reads decision_weight
+    assert study.variant("bounded").sweep is None
+    rows = {r.variant: r for r in plan(study)}
+    assert rows[BASE].train == 2 and rows["window"].reanalyse == 2 and rows["lr"].train == 2
+    assert rows["bounded"].train == rows["bounded"].reanalyse == 0
+
+
+def test_dry_run_lists_new_and_reused_cells(capsys) -> None:
+    assert main(["sensitivity", "sensitivity", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "entropy-0 [train]" in out and "trains 15 new cells, re-analyses 15" in out
+    assert "total: 210 trained cells + 120 re-analyses" in out
+
+
+def _frame(verdicts: dict[str, list[str]], effects: dict[str, float]) -> pd.DataFrame:
+    rows = []
+    for variant, vs in verdicts.items():
+        for i, v in enumerate(vs):
+            e = effects[variant]
+            rows.append(
+                {
+                    "variant": variant, "factor": f"f-{variant}", "value": "x", "kind": "train",
+                    "measure": "frac_qp", "claim": f"claim {i + 1}", "verdict": v,
+                    "effect": e, "ci_low": e - 0.1, "ci_high": e + 0.1, "p": 0.5,
+                }
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+
+
+def test_the_flip_table_lists_exactly_the_changed_verdicts() -> None:
+    frame = _frame(
+        {
+            BASE: ["reproduced", "inconclusive", "not reproduced"],
+            "a": ["reproduced", "reproduced", "not reproduced"],  # flips claim 2
+            "b": ["contradicted", "inconclusive", "reproduced"],  # flips claims 1 and 3
+            "c": [NOT_RUN, NOT_RUN, NOT_RUN],  # not run: no flip
+        },
+        {BASE: 0.1, "a": 0.3, "b": -0.2, "c": float("nan")},
+    )
+    flips = flip_table(frame)
+    got = {(r.variant, r.claim, r.base_verdict, r.verdict) for r in flips.itertuples()}
+    assert got == {
+        ("a", "claim 2", "inconclusive", "reproduced"),
+        ("b", "claim 1", "reproduced", "contradicted"),
+        ("b", "claim 3", "not reproduced", "reproduced"),
+    }
+    points = curve_points(frame)
+    assert list(points["variant"]) == ["b", BASE, "a", "c"]  # by effect, none last
+    assert fig_spec_curve(frame) is not None
+
+
+def test_criterion_evals_waits_for_consecutive_evaluations(tmp_path) -> None:
+    # A tiny SL run's held-out accuracy jumps about (0, 0, .34, .34, 0, ..., .2, .52, .17, ...):
+    # at a target of 0.1 one evaluation meets it early, three in a row only much later.
+    base = {
+        "model": {"hidden": 32},
+        "train": {"algo": "sl", "max_updates": 100, "eval_every": 5, "eval_trials": 64,
+                  "batch_size": 32, "target_accuracy": 0.1, "post_criterion_evals": 0},
+    }  # fmt: skip
+    reached = {}
+    for n in (1, 3):
+        config = copy.deepcopy(base)
+        config["train"]["criterion_evals"] = n
+        summary = train(run_config_from_dict(config), tmp_path / str(n), progress=False)
+        rows = pd.read_csv(tmp_path / str(n) / io.METRICS_FILE)
+        at = rows[rows["update"] <= summary["updates_to_criterion"]]["accuracy"].to_numpy()
+        assert len(at) >= n and (at[-n:] >= 0.1).all()
+        streaks = [all(at[i - n + 1 : i + 1] >= 0.1) for i in range(n - 1, len(at) - 1)]
+        assert not any(streaks)  # no earlier run of n evaluations at the criterion
+        reached[n] = summary["updates_to_criterion"]
+    assert reached[3] >= reached[1] + 10
+    with pytest.raises(ConfigError, match=r"train\.criterion_evals"):
+        run_config_from_dict({"train": {"criterion_evals": 0}})
+
+
+@pytest.mark.slow
+def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
+    study = study_from_dict(tiny_study())
+    out = tmp_path / "study"
+    stats = run_study(study, out, workers=2, progress=False)
+    assert set(stats) == {BASE, "lr", "window"}
+    assert all(s["n_failed"] == 0 for s in stats.values())
+    base_run = out / "base" / io.RUNS_DIR / "sl-d0.1-s0-r2-c5_15_50"
+    before = (base_run / io.ANALYSIS_DIR / io.SUMMARY_FILE).read_bytes()
+    window = variant_dir(out, "window")
+    linked = reused_dirs(window)
+    assert (
+        len(linked) == 2
+        and not (window / io.RUNS_DIR / "sl-d0.1-s0-r2-c5_15_50" / "analysis").is_symlink()
+    )
+    summary = io.read_json(
+        window / io.RUNS_DIR / "sl-d0.1-s0-r2-c5_15_50" / io.ANALYSIS_DIR / "summary.json"
+    )
+    assert summary["options"]["census"]["classify"]["measure"] == 200
+    assert not (
+        variant_dir(out, "lr") / io.RUNS_DIR / "sl-d0.1-s0-r2-c5_15_50" / "summary.json"
+    ).is_symlink()
+    # A rerun redoes nothing; the base's analysis is untouched.
+    run_study(study, out, workers=2, progress=False)
+    assert (base_run / io.ANALYSIS_DIR / io.SUMMARY_FILE).read_bytes() == before
+    frame = pd.read_parquet(write_sensitivity(out))
+    assert list(frame.columns) == list(SENSITIVITY_COLUMNS)
+    entries = [BASE, "lr", "window", "bounded"]
+    assert list(dict.fromkeys(frame["variant"])) == entries
+    n_claims = (frame["variant"] == BASE).sum()
+    assert n_claims == 19 and len(frame) == 4 * n_claims
+    assert NOT_RUN not in set(frame["verdict"])
+    base_stats = io.read_json(out / "base" / io.STATS_FILE)
+    b = frame[frame["variant"] == BASE].iloc[0]
+    assert b["effect"] == pytest.approx(base_stats["central"]["effect"])
+    bounded = frame[frame["variant"] == "bounded"].iloc[0]
+    assert bounded["effect"] == pytest.approx(base_stats["tests"]["frac_qp_bounded"]["effect"])
+    html = build_report(out).read_text()
+    assert "Sensitivity to cogdyn" in html and "Specification curve" in html
+    assert (out / io.REPORT_FILE).is_file()
