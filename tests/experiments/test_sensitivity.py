@@ -262,3 +262,7 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
     html = build_report(out).read_text()
     assert "Sensitivity to cogdyn" in html and "Specification curve" in html
     assert (out / io.REPORT_FILE).is_file()
+    # `cogdyn report DIR` on the study directory: readout and report again, exit 0.
+    (out / io.SENSITIVITY_FILE).unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / io.SENSITIVITY_FILE).is_file()

@@ -31,11 +31,12 @@ SECTIONS = (
     ("populations", "Populations"),
     ("information", "Information and crystallisation"),
     ("claims", "Claims"),
-    ("sensitivity", "Sensitivity to cogdyn's choices"),
     ("config", "Configuration, versions and commands"),
 )
-"""Section ids and titles, in page order; ``sensitivity`` only in the report of a sensitivity
-study directory (:mod:`cogdyn.report.sensitivity`)."""
+"""Section ids and titles, in page order."""
+STUDY_SECTION = ("sensitivity", "Sensitivity to cogdyn's choices")
+"""The section a sensitivity study directory's report adds after the claims
+(:mod:`cogdyn.report.sensitivity`)."""
 POP_HOW = "run the population and information analyses (`cogdyn analyze`) on the runs"
 PLOT_HOW = "run `cogdyn plot RUN_DIR` on the representative runs, then rebuild the report"
 
@@ -67,9 +68,10 @@ def build_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
         "claims": _claims(verdicts),
         "config": _config(sweep, reps),
     }
-    sections = [s for s in SECTIONS if s[0] != "sensitivity" or study is not None]
+    sections = list(SECTIONS)
     if study is not None:
-        bodies["sensitivity"] = sensitivity_section(study)
+        bodies[STUDY_SECTION[0]] = sensitivity_section(study)
+        sections.insert([s for s, _ in SECTIONS].index("claims") + 1, STUDY_SECTION)
     counts = {v: sum(x.verdict == v for x in verdicts) for v in VERDICTS}
     name = sweep.spec.get("name") or sweep.root.name
     intro = (
