@@ -236,6 +236,15 @@ def test_tutorial_page_keeps_prose_and_code() -> None:
     assert "cogdyn.train(" in page and ".census(options)" in page  # the Python API
 
 
+def test_tutorial_page_shows_what_each_cell_printed_and_drew() -> None:
+    hooks = _hooks()
+    source = "# %%\nprint('hello')\n# %% [markdown]\n# Prose.\n# %%\nx = 2\n"
+    run = hooks.TutorialRun(["hello\n", ""], [["assets/tutorial/a.png"], []], {}, "STAMP")
+    page = hooks.tutorial_page(source, run)
+    assert "```text\nhello\n```" in page and "![a](assets/tutorial/a.png)" in page
+    assert page.count("```text") == 1 and "STAMP" in page  # the silent cell shows nothing
+
+
 def test_api_pages_cover_every_module() -> None:
     hooks = _hooks()
     covered = set()

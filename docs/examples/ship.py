@@ -3,8 +3,9 @@
 (``make examples`` after ``make run``.) Writes into OUT the report (``report.html``), its claims
 table (``claims.json``), the statistics (``stats.json``), the results table as CSV
 (``results.csv``, as ``cogdyn results DIR --format csv`` prints it) and ``run.json``: the date,
-commit, machine, the command that made the study, its wall time (from the sweep file's
-creation to the last cell's outcome) and the training and analysis seconds summed over cells.
+commit at shipping and the commits the networks were trained at (their env.json), machine, the
+command that made the study, its wall time (from the first run directory opened to the last
+cell's outcome) and the training and analysis seconds summed over cells.
 The results page of the docs (generated at build time) is drawn from these files only.
 """
 
@@ -33,6 +34,7 @@ def main() -> None:
     p.add_argument("sweep", type=Path, help="a finished sweep directory (report built)")
     p.add_argument("out", type=Path, help="docs folder to write, e.g. docs/examples/quick")
     p.add_argument("--command", default="make run", help="the command that made the study")
+    p.add_argument("--note", default="", help="what else ran on the machine meanwhile, if anything")
     args = p.parse_args()
     for name in (REPORT_FILE, CLAIMS_FILE, STATS_FILE, RESULTS_FILE, "sweep.json"):
         if not (args.sweep / name).is_file():
@@ -43,8 +45,14 @@ def main() -> None:
     results = pd.read_parquet(args.sweep / RESULTS_FILE)
     results.to_csv(args.out / "results.csv", index=False)
     cells = [json.loads(f.read_text()) for f in sorted((args.sweep / "cells").glob("*.json"))]
-    start = (args.sweep / "sweep.json").stat().st_mtime
+    # From the first run directory opened (its config.json is written once, as training
+    # starts) to the last cell's outcome: the sweep's wall time, resumed or not rewriting it.
+    start = min(f.stat().st_mtime for f in (args.sweep / "runs").glob("*/config.json"))
     end = max(f.stat().st_mtime for f in (args.sweep / "cells").glob("*.json"))
+    commits: dict[str, int] = {}
+    for f in (args.sweep / "runs").glob("*/env.json"):
+        commit = str(json.loads(f.read_text()).get("git_commit") or "unknown")[:7]
+        commits[commit] = commits.get(commit, 0) + 1
     spec = json.loads((args.sweep / "sweep.json").read_text())
     env = environment_info()
     write_json(
@@ -53,6 +61,8 @@ def main() -> None:
             "command": args.command,
             "date": datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%d"),
             "commit": env["git_commit"],
+            "training_commits": commits,
+            "note": args.note,
             "machine": f"{env['cpu_count']} cores, {env['platform']}, torch {env['torch']}",
             "threads_per_cell": spec.get("threads"),
             "wall_s": round(end - start, 1),

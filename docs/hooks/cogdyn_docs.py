@@ -1,8 +1,11 @@
 """MkDocs hook: pages generated at build time from the code itself, so they cannot go stale.
 
 * ``reference/cli.md`` — every command and option of ``cogdyn.cli.make_parser()``;
-* ``tutorial.md`` — ``docs/tutorial.py`` (a jupytext percent script) as prose and code;
+* ``tutorial.md`` — ``docs/tutorial.py`` (a jupytext percent script) as prose and code, each
+  code cell followed by what it printed and the figures it wrote, executed at build time;
 * ``examples.md`` — the shipped example networks, from ``cogdyn/examples/networks/index.json``;
+* ``results.md`` — the shipped quick study (``docs/examples/quick``: run.json, stats.json,
+  claims.json, results.csv) and the measurements in ``docs/data/*.json``;
 * ``changelog.md`` and ``citing.md`` — from ``CHANGELOG.md`` and ``CITATION.cff``;
 * ``reference/api/*.md`` — one page per subpackage, every module found on disk;
 * ``assets/trial-structure.png`` — the trial figure, drawn by cogdyn's report code.
@@ -16,6 +19,7 @@ import argparse
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +106,8 @@ def cli_reference() -> str:
 CELL = re.compile(r"^# %%(.*)$")
 
 
-def tutorial_page(source: str) -> str:
-    """A jupytext percent script as Markdown: markdown cells as prose, code cells as code."""
+def _tutorial_cells(source: str) -> list[tuple[str, str]]:
+    """(kind, text) of each non-empty cell of a jupytext percent script."""
     cells: list[tuple[str, list[str]]] = []
     kind, lines = "code", []
     for line in source.splitlines():
@@ -117,19 +121,105 @@ def tutorial_page(source: str) -> str:
     out = []
     for kind, lines in cells:
         text = "\n".join(lines).strip("\n")
-        if not text.strip():
-            continue
+        if text.strip() and not (kind == "code" and text.startswith("# ---")):
+            out.append((kind, text))
+    return out
+
+
+@dataclass
+class TutorialRun:
+    """What executing the tutorial printed and drew, per code cell, and how it ran."""
+
+    outputs: list[str]
+    figures: list[list[str]]
+    """Per code cell, the asset names of the PNG files it wrote."""
+    assets: dict[str, bytes]
+    stamp: str
+
+
+def run_tutorial(source: str) -> TutorialRun:
+    """Execute the tutorial's code cells in order in one namespace, as ``python
+    docs/tutorial.py`` would, capturing each cell's standard output and the PNG files it
+    writes into its output folder."""
+    import contextlib
+    import datetime
+    import io as stdio
+    import platform
+    import tempfile
+    import time
+
+    import torch
+
+    cells = [text for kind, text in _tutorial_cells(source) if kind == "code"]
+    outputs: list[str] = []
+    figures: list[list[str]] = []
+    assets: dict[str, bytes] = {}
+    threads = torch.get_num_threads()
+    with tempfile.TemporaryDirectory(prefix="cogdyn-tutorial-") as tmp:
+        old = os.environ.get("COGDYN_TUTORIAL_OUT")
+        os.environ["COGDYN_TUTORIAL_OUT"] = tmp
+        namespace: dict[str, Any] = {"__name__": "__main__"}
+        seen: set[str] = set()
+        started = time.perf_counter()
+        try:
+            for i, code in enumerate(cells):
+                buffer = stdio.StringIO()
+                with contextlib.redirect_stdout(buffer):
+                    exec(compile(code, f"tutorial.py cell {i + 1}", "exec"), namespace)
+                outputs.append(buffer.getvalue().replace(tmp, "OUT"))
+                new = sorted(p.name for p in Path(tmp).glob("*.png") if p.name not in seen)
+                seen.update(new)
+                names = []
+                for name in new:
+                    asset = f"assets/tutorial/{name}"
+                    assets[asset] = (Path(tmp) / name).read_bytes()
+                    names.append(asset)
+                figures.append(names)
+        finally:
+            if old is None:
+                os.environ.pop("COGDYN_TUTORIAL_OUT", None)
+            else:
+                os.environ["COGDYN_TUTORIAL_OUT"] = old
+            torch.set_num_threads(threads)
+            import matplotlib.pyplot as plt
+
+            plt.close("all")
+        elapsed = time.perf_counter() - started
+    commit = os.popen(f"git -C {ROOT} rev-parse --short HEAD 2>/dev/null").read().strip()
+    stamp = (
+        f"The outputs and figures below were computed when this site was built, on "
+        f"{datetime.date.today().isoformat()} (commit `{commit or 'unknown'}`, "
+        f"{os.cpu_count()} cores, {platform.machine()}, torch {torch.__version__}), in "
+        f"{elapsed:.0f} s."
+    )
+    return TutorialRun(outputs, figures, assets, stamp)
+
+
+def tutorial_page(source: str, run: TutorialRun | None = None) -> str:
+    """A jupytext percent script as Markdown: markdown cells as prose, code cells as code, each
+    followed by what it printed and drew when ``run`` (:func:`run_tutorial`) is given."""
+    out = []
+    code_index = 0
+    for kind, text in _tutorial_cells(source):
         if kind == "markdown":
             out.append("\n".join(re.sub(r"^# ?", "", ln) for ln in text.splitlines()))
-        elif not text.startswith("# ---"):
-            code = "\n".join(ln for ln in text.splitlines() if not ln.startswith("# ruff:"))
-            out.append(f"```python\n{code}\n```")
+            continue
+        code = "\n".join(ln for ln in text.splitlines() if not ln.startswith("# ruff:"))
+        out.append(f"```python\n{code}\n```")
+        if run is not None:
+            printed = run.outputs[code_index].rstrip("\n")
+            if printed:
+                out.append(f"```text\n{printed}\n```")
+            out += [f"![{Path(a).stem}]({a})" for a in run.figures[code_index]]
+        code_index += 1
     header = (
         '!!! note "Run it"\n'
         "    This page is [`tutorial.py`](tutorial.py), a jupytext percent script: run it with "
         "`python docs/tutorial.py`, or open it as a notebook with `jupytext --to notebook "
         "docs/tutorial.py`. `tests/test_tutorial.py` executes it in CI and checks its results."
     )
+    if run is not None:
+        header += "\n\n    " + run.stamp
     body = "\n\n".join(out)
     title, _, rest = body.partition("\n")
     return f"{title}\n\n{header}\n{rest}\n"
@@ -251,6 +341,150 @@ def claims_page() -> str:
     return "\n".join(out)
 
 
+# ------------------------------------------------------------------------------ results
+MEASURES = (
+    ("frac_qp", "F_QP"),
+    ("frac_qp_bounded", "F_QP bounded"),
+    ("frac_osc", "F_osc"),
+    ("balance_index", "balance"),
+)
+
+
+def _num(x: Any, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return "—"
+    return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
+
+
+def _study_section(folder: Path, link: str) -> list[str]:
+    import pandas as pd
+
+    run = json.loads((folder / "run.json").read_text())
+    stats = json.loads((folder / "stats.json").read_text())
+    claims = json.loads((folder / "claims.json").read_text())
+    results = pd.read_csv(folder / "results.csv")
+    done = results[results["status"] == "done"]
+    trained = ", ".join(f"`{c}` × {n}" for c, n in sorted(run["training_commits"].items()))
+    out = [
+        f"Made with `{run['command']}` on {run['date']} (networks trained at commits {trained}; "
+        f"shipped at `{str(run['commit'])[:7]}`; {run['machine']}, {run['threads_per_cell']} "
+        f"torch thread per cell): {run['done']} of "
+        f"{run['cells']} networks done in **{run['wall_s'] / 60:.1f} min** wall "
+        f"(training {run['train_s'] / 60:.1f} min and analysis {run['analysis_s'] / 60:.1f} min "
+        f"summed over cells). Files: [report]({link}/report.html), "
+        f"[stats.json]({link}/stats.json), [claims.json]({link}/claims.json), "
+        f"[results.csv]({link}/results.csv). Copy a new run here with `make examples`."
+        + (f" {run['note']}" if run.get("note") else ""),
+        "",
+        "### Per paradigm and δ",
+        "",
+        "Mean ± SD over networks (each network: the mean over its headline checkpoints, those "
+        "at criterion on fresh trials); *acc min* is the lowest fresh-trial accuracy of any "
+        "headline checkpoint.",
+        "",
+        "| paradigm | δ | n | " + " | ".join(n for _, n in MEASURES) + " | acc min | updates |",
+        "|---|---|---|" + "---|" * len(MEASURES) + "---|---|",
+    ]
+    for (algo, delta), g in done.groupby(["algo", "delta"]):
+        cells = []
+        for col, _ in MEASURES:
+            v = g[col].dropna() if col in g else g.iloc[:0, 0]
+            cells.append(
+                f"{v.mean():.3f} ± {v.std():.3f}"
+                if len(v) > 1
+                else _num(float(v.mean()) if len(v) else None)
+            )
+        acc = g["analysed_accuracy_min"].min() if "analysed_accuracy_min" in g else None
+        upd = g["updates_to_criterion"].median()
+        out.append(
+            f"| {str(algo).upper()} | {delta:g} | {len(g)} | "
+            + " | ".join(cells)
+            + f" | {_num(float(acc) if acc is not None else None)} | {upd:.0f} |"
+        )
+    out += [
+        "",
+        "### RL − SL over the whole study",
+        "",
+        "Stratified by δ (and task level) permutation test of the mean difference, bootstrap "
+        "95 % CI, rank-biserial correlation, and the smallest difference the study could "
+        "detect at 80 % power (MDD).",
+        "",
+        "| measure | RL − SL | 95 % CI | rank-biserial | p | MDD | n RL / SL |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, name in MEASURES:
+        t = (stats.get("tests") or {}).get(key)
+        if not t:
+            continue
+        lo, hi = t["ci"]
+        out.append(
+            f"| {name} | {_num(t['effect'])} | [{_num(lo)}, {_num(hi)}] | "
+            f"{_num(t['rank_biserial'], 2)} | {_num(t['p'], 4)} | {_num(t['mdd'])} | "
+            f"{t['n_rl']} / {t['n_sl']} |"
+        )
+    var = stats.get("variance") or {}
+    if var.get("paradigm") is not None:
+        out += [
+            "",
+            f"Variance of per-checkpoint F_QP ({var['n']} checkpoints of {var['n_networks']} "
+            f"networks): between strata {var['stratum']:.0%}, between paradigms "
+            f"{var['paradigm']:.0%}, between seeds {var['seed']:.0%}, between checkpoints of one "
+            f"network {var['checkpoint']:.0%}.",
+        ]
+    counts: dict[str, int] = {}
+    for c in claims:
+        counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+    out += [
+        "",
+        "### Every claim and target",
+        "",
+        "Verdicts as the report computes them ("
+        + ", ".join(f"{n} {v}" for v, n in counts.items())
+        + "); what each claim states and how it is tested: [the claims](claims.md); how to "
+        "read a verdict: [the report](report.md).",
+        "",
+        "| | verdict | measured |",
+        "|---|---|---|",
+    ]
+    out += [f"| {c['key']} | {c['verdict']} | {_cell(c['measured'])} |" for c in claims]
+    return out
+
+
+def results_page() -> str:
+    """What the shipped study found and what the measurement scripts measured, from files."""
+    out = [
+        "# Results",
+        "",
+        "Generated when this site was built, from the files the shipped study and the "
+        "measurement scripts wrote; nothing here is typed by hand. Each section names the "
+        "command that reproduces it, the date, the commit and the machine.",
+        "",
+        "## The quick study",
+        "",
+        *_study_section(ROOT / "docs" / "examples" / "quick", "examples/quick"),
+        "",
+        "## Measurements",
+        "",
+    ]
+    for path in sorted((ROOT / "docs" / "data").glob("*.json")):
+        m = json.loads(path.read_text())
+        out += [
+            f"### {m['what'][0].upper()}{m['what'][1:]}",
+            "",
+            f"`{m['command']}` on {m['date']} (commit `{str(m['commit'])[:7]}`, {m['machine']})"
+            + (
+                f": {m['agreement']:.1%} of {m['orbits']} orbits keep their label."
+                if "agreement" in m
+                else "."
+            ),
+            "The full table is in [Attractors and F_QP](concepts/dynamics.md)."
+            if path.stem == "classifier-window"
+            else "",
+            "",
+        ]
+    return "\n".join(out)
+
+
 def citing_page() -> str:
     """How to cite cogdyn and the paper, from CITATION.cff."""
     import yaml
@@ -354,12 +588,15 @@ def on_files(files: Any, config: Any) -> Any:
     from mkdocs.structure.files import File
 
     tutorial = (Path(config["docs_dir"]) / "tutorial.py").read_text()
+    ran = run_tutorial(tutorial)
     generated: dict[str, str | bytes] = {
         "reference/cli.md": cli_reference(),
-        "tutorial.md": tutorial_page(tutorial),
+        "tutorial.md": tutorial_page(tutorial, ran),
+        **ran.assets,
         "examples.md": examples_page(),
         "citing.md": citing_page(),
         "claims.md": claims_page(),
+        "results.md": results_page(),
         "changelog.md": (ROOT / "CHANGELOG.md").read_text(),
         "assets/trial-structure.png": trial_figure(),
     }
