@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -297,3 +298,28 @@ def test_a_preset_with_an_unknown_key_is_refused(tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "mine.toml"), "--dry-run"]) == 2
     err = capsys.readouterr().err.strip()
     assert "analysis.censsu: unknown field" in err and "did you mean 'census'" in err
+
+
+def test_cost_line_says_the_cost_before_running(tmp_path) -> None:
+    from cogdyn.experiments.sweep import cost_line
+    from tests.experiments.conftest import write_tiny
+
+    sweep = load_sweep(write_tiny(tmp_path))
+    ids = [c.id for c in sweep.cells]  # sl-0.1, sl-0.2, ppo-0.1, ppo-0.2 (grid order)
+    out = tmp_path / "out"
+    # Nothing has run: the census bound of one checkpoint, calibrated on an untrained network.
+    line = cost_line(out, sweep, ids, 2)
+    assert line.startswith("4 of 4 cells to run, 2 at a time;")
+    assert "18 orbits × 200 steps" in line  # 2 contexts × 3² grid points, 100 + 100 steps
+    assert "at most 8 updates" in line
+    # One done cell per paradigm: the rest is priced by their medians, spread over the workers.
+    for cell_id, train_s, analysis_s in ((ids[0], 60.0, 60.0), (ids[2], 200.0, 40.0)):
+        path = record_path(out, cell_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"cell": cell_id, "status": "done", "train_s": train_s, "analysis_s": analysis_s}
+        path.write_text(json.dumps(record))
+    line = cost_line(out, sweep, [ids[1], ids[3]], 2)
+    # (120 s + 240 s) / 2 workers = 3 min
+    assert line == (
+        "2 of 4 cells to run, 2 at a time: about 3 min (median per done cell: ppo 240 s, sl 120 s)"
+    )

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 
 from cogdyn import io
+from cogdyn.analysis.census import census_cost
 from cogdyn.analysis.figure_data import has_figure_data, write_figure_data
 from cogdyn.config import ALGOS, run_config_from_dict
 from cogdyn.errors import ConfigError, check_int
@@ -39,8 +41,10 @@ from cogdyn.experiments.results import (
 from cogdyn.experiments.spec import Sweep, analysis_from_json
 from cogdyn.experiments.stats import sweep_stats
 from cogdyn.io import STATS_FILE, SWEEP_FILE
+from cogdyn.models import VanillaRNN
 from cogdyn.progress import progress_bar
 from cogdyn.schema import stamp
+from cogdyn.tasks import CtxDM
 
 
 def default_workers(threads: int) -> int:
@@ -122,6 +126,8 @@ def run_sweep(
     already = len(chosen) - len(todo)
 
     with progress_bar(show, eta=True) as bar:
+        if todo:
+            bar.console.print(f"sweep {sweep.name}: " + cost_line(out, sweep, todo, n_workers))
         job = bar.add_task(
             f"sweep {sweep.name} ({n_workers} local workers)"
             if executor == "local"
@@ -150,6 +156,41 @@ def run_sweep(
     stats = sweep_stats(results, read_checkpoints(out))
     io.write_json(out / STATS_FILE, stamp(stats))
     return results, stats
+
+
+def cost_line(out: Path, sweep: Sweep, todo: Sequence[str], workers: int) -> str:
+    """What the cells still to run will cost, said before they run.
+
+    From the done cells of the same paradigm when every paradigm still to run has some (the
+    median training + analysis seconds per paradigm, spread over the workers); otherwise the
+    census bound of one analysed checkpoint, calibrated on an untrained network of the first
+    remaining cell's size (:func:`~cogdyn.analysis.census.census_cost`). Training runs until
+    the criterion, which nothing predicts before cells have run."""
+    done: dict[str, list[float]] = {}
+    for cell in sweep.cells:
+        record = read_record(out, cell.id)
+        if record is not None and record.get("status") == DONE and record.get("train_s"):
+            seconds = float(record["train_s"]) + float(record.get("analysis_s") or 0)
+            done.setdefault(str(cell.params.get("algo")), []).append(seconds)
+    head = f"{len(todo)} of {len(sweep.cells)} cells to run, {workers} at a time"
+    algos = [str(sweep.cell(c).params.get("algo")) for c in todo]
+    if all(a in done for a in algos):
+        median = {a: sorted(v)[len(v) // 2] for a, v in done.items()}
+        minutes = sum(median[a] for a in algos) / workers / 60
+        per = ", ".join(f"{a} {median[a]:.0f} s" for a in sorted(set(algos)))
+        return f"{head}: about {minutes:.0f} min (median per done cell: {per})"
+    first = sweep.cell(todo[0])
+    config = first.run_config()
+    if not config.task.is_ctxdm:
+        return f"{head}; training runs until the criterion, which nothing predicts"
+    task = CtxDM(config.task)
+    network = VanillaRNN(task.n_inputs, task.n_actions, config.model, torch.Generator())
+    cost = census_cost(network, task, first.analysis.census)
+    return (
+        f"{head}; the census of each analysed checkpoint: {cost.describe()} (calibrated now on "
+        f"an untrained network of the cells' size); training runs until the criterion (at most "
+        f"{config.train.max_updates} updates), which nothing predicts before cells have run"
+    )
 
 
 def write_representative_figure_data(
