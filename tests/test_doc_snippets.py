@@ -61,7 +61,11 @@ def _id(b: tuple) -> str:
 @pytest.mark.parametrize("block", blocks("toml"), ids=_id)
 def test_toml_block_loads(block) -> None:
     data = tomllib.loads(block[2])
-    if "grid" in data:
+    if "variant" in data or "base" in data:  # a sensitivity file (cogdyn sensitivity FILE)
+        from cogdyn.experiments.sensitivity import study_from_dict
+
+        study_from_dict(data)
+    elif "grid" in data:
         sweep_from_dict(data)
     else:
         load_run_config(data)
@@ -146,6 +150,11 @@ def test_the_checker_catches_a_broken_command() -> None:
             check_command(bad)
     with pytest.raises(ValueError, match="entropy"):
         load_run_config(tomllib.loads("[ppo]\nentropy = 0.01\n"))
+    from cogdyn.experiments.sensitivity import study_from_dict
+
+    bad = 'base = "quick"\n[[variant]]\nname = "x"\nfactor = "f"\nvalue = "v"\n'
+    with pytest.raises(ValueError, match="lrr"):
+        study_from_dict(tomllib.loads(bad + 'set = { "train.lrr" = 1e-3 }\n'))
 
 
 # ------------------------------------------------------------------------------ Python
