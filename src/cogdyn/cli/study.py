@@ -40,8 +40,9 @@ SWEEP_DESCRIPTION = (
     'other setting as a quoted dotted key: "train.lr", "ppo.entropy_coef", "task.stimulus", '
     '"analysis.n_trials", "analysis.census.grid", "analysis.classify.zero_tol", ... '
     "(docs/sweeps.md). Typical cost: the quick preset's 30 cells took 44.7 min on 2 workers of "
-    "a shared 2-core machine (2026-12-01, docs/examples/quick/run.json); a cell costs about "
-    "one `cogdyn train` plus one `cogdyn analyze` (their --help)."
+    "a shared 2-core machine (2026-12-01, docs/examples/quick/run.json). Before it starts it "
+    "prints an estimate: from the done cells' median times on a resume, else the census bound "
+    "of one checkpoint (training to criterion is not predictable)."
 )
 
 
@@ -308,7 +309,8 @@ def add_commands(sub: Any) -> None:
         description="Run a preset sweep, its statistics and the report. Typical cost: "
         "--preset quick took 44.7 min on a shared 2-core machine (2026-12-01, "
         "docs/examples/quick/run.json); --preset paper (240 cells, default census) is estimated, "
-        "not measured, at roughly 120 core-hours (docs/sweeps.md).",
+        "not measured, at roughly 120 core-hours (docs/sweeps.md). The sweep prints its own "
+        "estimate before it starts.",
     )
     p.add_argument(
         "--preset",
