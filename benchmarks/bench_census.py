@@ -22,7 +22,8 @@ estimates. The brute force runs first on each network; their order does not favo
 (both start from the same starts, computed before timing).
 
 Without ``--runs`` the benchmark first trains four N = 250 networks itself with ``cogdyn
-train`` (SL and PPO at δ = 0.1 and 0.2, seed 0, ~4 min on 2 cores) into a temporary directory
+train`` (SL and PPO at δ = 0.1 and 0.2, seed 0; the quick study's cells of these took 20–180 s
+each on 2 cores) into a temporary directory
 and removes them afterwards; ``--keep DIR`` trains into DIR and keeps them. ``--grid 11``
 (a quarter of the orbits) gives a quick check.
 """

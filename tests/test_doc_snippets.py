@@ -166,7 +166,26 @@ def scratch(tmp_path_factory) -> Path:
     for name, example in (("sl-d0.1-s0", "sl-small"), ("ppo-d0.1-s0", "rl-small")):
         examples.copy(example, runs / name)
     _tiny_sweep(root, runs / "quick")
+    _tiny_study(root, runs)
     return root
+
+
+def _tiny_study(folder: Path, runs: Path) -> None:
+    """``runs/sensitivity``: a study whose base is the tiny sweep (copied in, so nothing is
+    trained again) and one readout variant, with its sensitivity.parquet."""
+    import shutil
+
+    from cogdyn.experiments.sensitivity import load_study, run_study
+    from cogdyn.report.sensitivity import write_sensitivity
+
+    study = folder / "study.toml"
+    study.write_text(
+        'base = "tiny.toml"\n[[variant]]\nname = "denominator-bounded"\nfactor = "denominator"\n'
+        'value = "bounded points"\nset = { "readout.measure" = "frac_qp_bounded" }\n'
+    )
+    shutil.copytree(runs / "quick", runs / "sensitivity" / "base")
+    run_study(load_study(study), runs / "sensitivity", workers=1, progress=False)
+    write_sensitivity(runs / "sensitivity")
 
 
 def _tiny_sweep(folder: Path, out: Path) -> None:

@@ -226,6 +226,11 @@ def test_cli_reference_lists_every_command_and_option() -> None:
             assert f"## cogdyn {path}" in page, path
         elif action.option_strings:
             assert f"`{action.option_strings[-1]}`" in page, (path, action.option_strings)
+    # Each command's description, with its typical cost, is on the page as --help prints it.
+    sub = next(a for a in make_parser()._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name in ("train", "analyze", "sweep", "reproduce", "report"):
+        description = " ".join((sub.choices[name].description or "").split())
+        assert "Typical cost" in description and description in page, name
 
 
 def test_tutorial_page_keeps_prose_and_code() -> None:

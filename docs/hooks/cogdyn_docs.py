@@ -88,7 +88,9 @@ def cli_reference() -> str:
         out += [
             f"## cogdyn {name}",
             "",
-            _cell(helps.get(name, "")),
+            # The command's description (what --help prints above the options: what it does,
+            # its typical cost), else its one-line help.
+            " ".join((p.description or helps.get(name, "") or "").split()),
             "",
             "```text",
             p.format_usage().strip(),

@@ -2,6 +2,7 @@
 
     python -m cogdyn.examples.make_examples            # all of them, into the package
     python -m cogdyn.examples.make_examples --only rl-small --out /tmp/examples
+    python -m cogdyn.examples.make_examples --remeasure  # after a classifier change: no training
 
 Each example is trained by :func:`cogdyn.train.run.train` (what ``cogdyn train`` calls) on one
 torch thread from a fixed seed, so a rerun with the same torch version gives the same weights
@@ -161,11 +162,16 @@ def write_readme(root: Path, meta: dict[str, dict[str, Any]]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``[--out DIR] [--only NAME ...]``."""
+    """Command line: ``[--out DIR] [--only NAME ...] [--remeasure]``."""
     default = Path(__file__).resolve().parent / "networks"
     parser = argparse.ArgumentParser(description="Regenerate cogdyn's example networks.")
     parser.add_argument("--out", type=Path, default=default, help="folder of the examples")
     parser.add_argument("--only", nargs="*", choices=sorted(EXAMPLES), help="these examples only")
+    parser.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="keep the trained networks; measure them again (after a classifier change)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out: Path = args.out
@@ -173,7 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     index_file = out / "index.json"
     meta = json.loads(index_file.read_text()) if index_file.is_file() else {}
     for name in args.only or sorted(EXAMPLES):
-        meta[name] = make_example(name, out)
+        if args.remeasure:
+            meta[name] = {**meta[name], **measure(out / name)}
+        else:
+            meta[name] = make_example(name, out)
         print(f"{name}: {json.dumps(meta[name])}")
     meta = {k: meta[k] for k in sorted(meta) if k in EXAMPLES}
     index_file.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
