@@ -79,18 +79,21 @@ def print_stats(stats: dict[str, Any]) -> None:
         print(f"F_QP vs performance ({algo}): {parts}")
 
 
+def _execution(args: argparse.Namespace) -> dict[str, Any]:
+    """The executor flags of sweep, reproduce and sensitivity, as run_sweep/run_study take them."""
+    return {
+        "workers": args.workers,
+        "executor": args.executor,
+        "address": args.address,
+        "retry_failed": args.retry_failed,
+        "progress": None if args.progress else False,
+    }
+
+
 def _sweep_and_report(args: argparse.Namespace, source: str, out: Path) -> int:
     sweep = load_sweep(source)
     print(f"sweep {sweep.name}: {len(sweep.cells)} cells → {out}")
-    _, stats = run_sweep(
-        sweep,
-        out,
-        workers=args.workers,
-        executor=args.executor,
-        address=args.address,
-        retry_failed=args.retry_failed,
-        progress=None if args.progress else False,
-    )
+    _, stats = run_sweep(sweep, out, **_execution(args))
     print_stats(stats)
     print(f"results: {out / 'results.parquet'}\nstats: {out / 'stats.json'}")
     return 0 if stats["n_failed"] == 0 else 1
@@ -138,15 +141,7 @@ def _study_and_report(args: argparse.Namespace, study: Study, out: Path) -> int:
     print(
         f"sensitivity {study.name}: base {study.base.name} + {len(study.variants)} variants → {out}"
     )
-    stats = run_study(
-        study,
-        out,
-        workers=args.workers,
-        executor=args.executor,
-        address=args.address,
-        retry_failed=args.retry_failed,
-        progress=None if args.progress else False,
-    )
+    stats = run_study(study, out, **_execution(args))
     for name, s in stats.items():
         print(f"  {name}: {s['n_done']} done, {s['n_failed']} failed of {s['n_cells']} cells")
     report = _report(out, None)

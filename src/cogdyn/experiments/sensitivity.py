@@ -65,6 +65,7 @@ from cogdyn.experiments.spec import (
     TOP_LEVEL,
     Cell,
     Sweep,
+    file_header,
     load_sweep,
     preset_path,
     setting_path,
@@ -206,16 +207,7 @@ def study_from_dict(
     """Validate a sensitivity file's tables: its base sweep (inline, or ``base`` naming a preset
     or a sweep file relative to ``folder``) and every variant (a one-line ConfigError naming
     the field of the first that is wrong)."""
-    allowed = (*TOP_LEVEL, "base", "variant")
-    for key in data:
-        if key not in allowed:
-            raise unknown_key(key, allowed, "key")
-    name = data.get("name", default_name)
-    if not isinstance(name, str) or not name:
-        raise ConfigError("name", "must be a non-empty string")
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise ConfigError("description", "must be a string")
+    name, description = file_header(data, (*TOP_LEVEL, "base", "variant"), default_name)
     base = _base(data, Path(folder), name)
     entries = data.get("variant")
     if not isinstance(entries, list) or not entries:

@@ -243,17 +243,26 @@ def load_sweep(file_or_preset: str | Path) -> Sweep:
     return sweep_from_dict(load_toml(path, "sweep"), default_name=path.stem)
 
 
-def sweep_from_dict(data: Mapping[str, Any], default_name: str = "sweep") -> Sweep:
-    """Validate the tables of a sweep file and expand its grid into cells."""
+def file_header(
+    data: Mapping[str, Any], allowed: Sequence[str], default_name: str
+) -> tuple[str, str]:
+    """(name, description) of a sweep or study file, after refusing a top-level key not in
+    ``allowed`` (one-line ConfigError naming it)."""
     for key in data:
-        if key not in TOP_LEVEL:
-            raise unknown_key(key, TOP_LEVEL, "key")
+        if key not in allowed:
+            raise unknown_key(key, tuple(allowed), "key")
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise ConfigError("name", "must be a non-empty string")
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ConfigError("description", "must be a string")
+    return name, description
+
+
+def sweep_from_dict(data: Mapping[str, Any], default_name: str = "sweep") -> Sweep:
+    """Validate the tables of a sweep file and expand its grid into cells."""
+    name, description = file_header(data, TOP_LEVEL, default_name)
     grid = _grid(data.get("grid"))
     shared = {}
     for k in ("task", "model", "train", "ppo"):
