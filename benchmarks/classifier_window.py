@@ -35,6 +35,7 @@ import torch
 
 from cogdyn.analysis.census import CensusOptions, attractor_census, census_summary
 from cogdyn.dynamics.classify import LABELS, ClassifyOptions
+from cogdyn.experiments.results import read_results
 from cogdyn.io import environment_info, load_run, write_json
 from cogdyn.tasks import CtxDM
 
@@ -44,7 +45,7 @@ SHORT = {"fixed_point": "FP", "periodic": "P", "quasi_periodic": "QP", "chaotic"
 
 
 def _networks(sweep: Path, seeds: set[int]) -> list[tuple[dict, Path]]:
-    results = pd.read_parquet(sweep / "results.parquet")
+    results = read_results(sweep)
     done = results[(results["status"] == "done") & results["seed"].isin(seeds)]
     out = []
     for _, row in done.sort_values(["algo", "delta", "seed"]).iterrows():

@@ -187,7 +187,9 @@ def run_tutorial(source: str) -> TutorialRun:
 
             plt.close("all")
         elapsed = time.perf_counter() - started
-    commit = os.popen(f"git -C {ROOT} rev-parse --short HEAD 2>/dev/null").read().strip()
+    from cogdyn.io import environment_info
+
+    commit = str(environment_info()["git_commit"] or "")[:7]
     stamp = (
         f"The outputs and figures below were computed when this site was built, on "
         f"{datetime.date.today().isoformat()} (commit `{commit or 'unknown'}`, "

@@ -316,7 +316,8 @@ def test_cost_line_says_the_cost_before_running(tmp_path) -> None:
     for cell_id, train_s, analysis_s in ((ids[0], 60.0, 60.0), (ids[2], 200.0, 40.0)):
         path = record_path(out, cell_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        record = {"cell": cell_id, "status": "done", "train_s": train_s, "analysis_s": analysis_s}
+        record = {"cell": cell_id, "params": sweep.cell(cell_id).params, "status": "done"}
+        record.update(train_s=train_s, analysis_s=analysis_s)  # as run_cell writes it
         path.write_text(json.dumps(record))
     line = cost_line(out, sweep, [ids[1], ids[3]], 2)
     # (120 s + 240 s) / 2 workers = 3 min

@@ -57,6 +57,24 @@ def read_record(sweep_dir: str | Path, cell_id: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and record.get("status") in (DONE, FAILED) else None
 
 
+def done_seconds(sweep_dir: str | Path) -> list[tuple[str, float, float | None]]:
+    """(algo, train_s, analysis_s) of every done cell whose record holds its training seconds
+    (``analysis_s`` None where the record has none): what cost estimates are drawn from."""
+    folder = Path(sweep_dir) / RECORDS_DIR
+    out = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        record = read_record(sweep_dir, path.stem)
+        if record is None or record.get("status") != DONE:
+            continue
+        train_s, analysis_s = record.get("train_s"), record.get("analysis_s")
+        if not isinstance(train_s, int | float) or isinstance(train_s, bool):
+            continue
+        analysed = isinstance(analysis_s, int | float) and not isinstance(analysis_s, bool)
+        algo = str((record.get("params") or {}).get("algo"))
+        out.append((algo, float(train_s), float(analysis_s) if analysed else None))
+    return out
+
+
 def write_failure(sweep_dir: str | Path, cell: Cell, stage: str, reason: str) -> dict[str, Any]:
     """Record a failed cell (also used by executors when a worker dies without a record)."""
     record = {"cell": cell.id, "params": cell.params, "status": FAILED, "stage": stage}

@@ -57,7 +57,7 @@ from typing import Any
 from cogdyn import io
 from cogdyn.config import load_toml
 from cogdyn.errors import ConfigError, unknown_key
-from cogdyn.experiments.cell import DONE, read_record, run_dir
+from cogdyn.experiments.cell import DONE, done_seconds, read_record, run_dir
 from cogdyn.experiments.spec import (
     AXES,
     PRESETS,
@@ -72,7 +72,7 @@ from cogdyn.experiments.spec import (
     sweep_from_dict,
 )
 from cogdyn.experiments.sweep import prepare_dir, run_sweep
-from cogdyn.io import BASE_DIR, LOCK_FILE, RECORDS_DIR, STUDY_FILE, VARIANTS_DIR
+from cogdyn.io import BASE_DIR, LOCK_FILE, STUDY_FILE, VARIANTS_DIR
 from cogdyn.schema import stamp, unstamp
 
 SENSITIVITY_PRESETS: tuple[str, ...] = ("sensitivity",)
@@ -393,18 +393,9 @@ def plan(study: Study) -> list[PlanRow]:
 def measured_cost(out: str | Path) -> dict[str, float] | None:
     """Median train and analysis seconds of the base's cells that are done (``train_s``,
     ``analysis_s`` of their records), or None when none has been measured yet."""
-    folder = variant_dir(out, BASE) / RECORDS_DIR
-    train_s, analysis_s = [], []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            record = io.read_json(path)
-        except (OSError, ValueError):
-            continue
-        if isinstance(record, dict) and record.get("status") == DONE:
-            if isinstance(record.get("train_s"), int | float):
-                train_s.append(float(record["train_s"]))
-            if isinstance(record.get("analysis_s"), int | float):
-                analysis_s.append(float(record["analysis_s"]))
+    times = done_seconds(variant_dir(out, BASE))
+    train_s = [t for _, t, _ in times]
+    analysis_s = [a for _, _, a in times if a is not None]
     if not train_s or not analysis_s:
         return None
     return {"train_s": statistics.median(train_s), "analysis_s": statistics.median(analysis_s)}

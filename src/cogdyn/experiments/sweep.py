@@ -17,6 +17,7 @@ and, unless ``retry_failed=False``, runs failed ones again.
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +31,7 @@ from cogdyn.analysis.census import census_cost
 from cogdyn.analysis.figure_data import has_figure_data, write_figure_data
 from cogdyn.config import ALGOS, run_config_from_dict
 from cogdyn.errors import ConfigError, check_int
-from cogdyn.experiments.cell import DONE, FAILED, read_record
+from cogdyn.experiments.cell import DONE, FAILED, done_seconds, read_record
 from cogdyn.experiments.executors import make_executor
 from cogdyn.experiments.results import (
     read_checkpoints,
@@ -126,7 +127,7 @@ def run_sweep(
     already = len(chosen) - len(todo)
 
     with progress_bar(show, eta=True) as bar:
-        if todo:
+        if todo and show:  # the calibration is only worth its second when it is shown
             bar.console.print(f"sweep {sweep.name}: " + cost_line(out, sweep, todo, n_workers))
         job = bar.add_task(
             f"sweep {sweep.name} ({n_workers} local workers)"
@@ -167,15 +168,12 @@ def cost_line(out: Path, sweep: Sweep, todo: Sequence[str], workers: int) -> str
     remaining cell's size (:func:`~cogdyn.analysis.census.census_cost`). Training runs until
     the criterion, which nothing predicts before cells have run."""
     done: dict[str, list[float]] = {}
-    for cell in sweep.cells:
-        record = read_record(out, cell.id)
-        if record is not None and record.get("status") == DONE and record.get("train_s"):
-            seconds = float(record["train_s"]) + float(record.get("analysis_s") or 0)
-            done.setdefault(str(cell.params.get("algo")), []).append(seconds)
+    for algo, train_s, analysis_s in done_seconds(out):
+        done.setdefault(algo, []).append(train_s + (analysis_s or 0.0))
     head = f"{len(todo)} of {len(sweep.cells)} cells to run, {workers} at a time"
     algos = [str(sweep.cell(c).params.get("algo")) for c in todo]
     if all(a in done for a in algos):
-        median = {a: sorted(v)[len(v) // 2] for a, v in done.items()}
+        median = {a: statistics.median(v) for a, v in done.items()}
         minutes = sum(median[a] for a in algos) / workers / 60
         per = ", ".join(f"{a} {median[a]:.0f} s" for a in sorted(set(algos)))
         return f"{head}: about {minutes:.0f} min (median per done cell: {per})"
