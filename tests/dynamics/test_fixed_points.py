@@ -20,6 +20,7 @@ from cogdyn.dynamics import (
     patterns_from_states,
     relu_fixed_points,
 )
+from cogdyn.dynamics.relu_solver import pack_patterns, unpack_patterns
 from cogdyn.models import VanillaRNN
 
 F64 = torch.float64
@@ -206,6 +207,37 @@ def test_random_net_enumeration(random_net: tuple[FrozenInputMap, FixedPoints]) 
     assert float((fmap.step(exact.states) - exact.states).norm(dim=-1).max()) < 1e-12
     # The pattern of each point is its own activation pattern.
     assert torch.equal(fmap.active(exact.states), exact.active)
+
+
+def test_block_solve_equals_the_full_system(
+    random_net: tuple[FrozenInputMap, FixedPoints],
+) -> None:
+    """The active-block solve finds the points the textbook N × N system finds, on all 2^12
+    patterns, and refuses the same singular systems."""
+    fmap, exact = random_net
+    full = relu_fixed_points(fmap.weight, fmap.drive, all_patterns(12), fmap.alpha, reduced=False)
+    assert torch.equal(full.active, exact.active) and full.kind == exact.kind
+    torch.testing.assert_close(full.states, exact.states, rtol=0, atol=1e-12)
+    # A singular block: unit 0 alone with self-weight 1 (I − W_AA = 0); beside it the pattern
+    # of unit 1 alone, h = (0, 2), with unit 0 held silent by its drive −1.
+    w = torch.tensor([[1.0, 0.0], [0.0, 0.5]], dtype=F64)
+    pats = torch.tensor([[True, False], [False, True]])
+    for reduced in (True, False):
+        fp = relu_fixed_points(w, torch.tensor([-1.0, 1.0], dtype=F64), pats, reduced=reduced)
+        assert fp.active.tolist() == [[False, True]]
+        torch.testing.assert_close(fp.states, torch.tensor([[0.0, 2.0]], dtype=F64))
+
+
+def test_packed_patterns_round_trip_in_the_same_order() -> None:
+    gen = torch.Generator().manual_seed(0)
+    for n in (1, 62, 63, 64, 250):
+        pats = torch.rand(300, n, generator=gen) > 0.5
+        words = pack_patterns(pats)
+        assert words.shape == (300, -(-n // 63)) and bool((words >= 0).all())
+        assert torch.equal(unpack_patterns(words, n), pats)
+        # Sorting the words sorts the bool rows lexicographically (unit 0 first).
+        uniq_words = torch.unique(words, dim=0)
+        assert torch.equal(unpack_patterns(uniq_words, n), torch.unique(pats.long(), dim=0).bool())
 
 
 def test_optimisation_finder_agrees_with_exact(

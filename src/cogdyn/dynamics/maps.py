@@ -137,10 +137,19 @@ class FrozenInputMap:
 
     def step(self, h: Tensor) -> Tensor:
         """F(h) for states (B, N)."""
-        new = self.preactivation(h).relu_()  # in place: the pre-activation is a fresh tensor
+        # In place: the pre-activation is a fresh tensor.
+        return self._leak(h, self.preactivation(h).relu_())
+
+    def step_from_preactivation(self, h: Tensor, pre: Tensor) -> Tensor:
+        """F(h) given ``pre`` = :meth:`preactivation` (h), for a caller that also needs the
+        pattern ``pre > 0``; ``pre`` is left unchanged."""
+        return self._leak(h, pre.relu())
+
+    def _leak(self, h: Tensor, rectified: Tensor) -> Tensor:
+        """(1 − α) h + α ReLU(W h + u) from its rectified pre-activation."""
         if self.alpha == 1.0:
-            return new
-        return (1 - self.alpha) * h + self.alpha * new
+            return rectified
+        return (1 - self.alpha) * h + self.alpha * rectified
 
     def iterate(self, h: Tensor, n_steps: int) -> Tensor:
         """F applied ``n_steps`` times to states (B, N)."""

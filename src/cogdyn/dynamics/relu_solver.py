@@ -46,13 +46,18 @@ def relu_fixed_points(
     dedup_tol: float = 1e-7,
     stability_tol: float = 1e-6,
     chunk_size: int = 256,
+    reduced: bool = True,
 ) -> FixedPoints:
     """Exact fixed points of h ↦ (1 − α) h + α ReLU(W h + u) on the given activation patterns.
 
     ``W`` (N, N); ``u`` (N,) or (B, N), one drive per condition; ``patterns`` (P, N) bool/0-1.
     ``conditions`` (P,) gives the condition of each pattern; without it every pattern is tried
     under every condition. For each (pattern s, condition) the system (I − D_s W) h = D_s u is
-    solved (batched, ``chunk_size`` systems at a time); singular systems are skipped. A solution
+    solved (``chunk_size`` systems at a time); singular systems are skipped. A silent unit's row
+    of that system reads h_i = 0, so only the active block is solved: (I − W_AA) h_A = u_A on the
+    k active units A, k × k instead of N × N (``reduced=False`` solves the full N × N system,
+    the textbook form: the same points to round-off, kept as the reference of
+    ``benchmarks/bench_fixed_points.py`` and the tests). A solution
     is kept when it is self-consistent up to ``tol`` × (1 + max|u| + max|h|): pre-activation
     ≥ −tol on s and ≤ tol off s. Points are de-duplicated by (condition, pattern), then by L2
     distance ``dedup_tol`` (a point on a pattern boundary solves several patterns). ``alpha``
@@ -61,22 +66,16 @@ def relu_fixed_points(
     W, u2, pats, cond = _check_relu_args(W, u, patterns, alpha, conditions)
     n = W.shape[0]
     # Unique (condition, pattern) pairs: trajectories revisit the same patterns many times.
-    key = torch.cat([cond.unsqueeze(1), pats.long()], dim=1)
-    key = torch.unique(key, dim=0)
-    cond, pats = key[:, 0], key[:, 1:].bool()
+    key = torch.unique(torch.cat([cond.unsqueeze(1), pack_patterns(pats)], dim=1), dim=0)
+    cond, pats = key[:, 0], unpack_patterns(key[:, 1:], n)
     states, conds, active = [], [], []
-    eye = torch.eye(n, dtype=W.dtype, device=W.device)
     for start in range(0, len(pats), chunk_size):
-        s = pats[start : start + chunk_size].to(W.dtype)
+        on = pats[start : start + chunk_size]
         c = cond[start : start + chunk_size]
         uc = u2[c]
-        # (I − D_s W) h = D_s u, with D_s W = s[:, :, None] * W (rows of silent units zeroed).
-        a = eye - s.unsqueeze(-1) * W
-        h, info = solve_each(a, (s * uc).unsqueeze(-1))
-        h = h.squeeze(-1)
+        h, info = (_solve_active if reduced else _solve_full)(W, uc, on)
         pre = h @ W.T + uc
         scale = 1 + uc.abs().amax(-1, keepdim=True) + h.abs().amax(-1, keepdim=True)
-        on = s.bool()
         consistent = torch.where(on, pre >= -tol * scale, pre <= tol * scale).all(-1)
         ok = (info == 0) & torch.isfinite(h).all(-1) & consistent
         states.append(h[ok].clamp(min=0))  # a ReLU fixed point is ≥ 0; clamps round-off only
@@ -92,6 +91,38 @@ def relu_fixed_points(
     jac = on.to(W.dtype).unsqueeze(-1) * W  # D_s W, the un-leaked Jacobian
     stability = classify_stability(jac, alpha, stability_tol)
     return FixedPoints(states=h, condition=c, residual=residual, active=on, stability=stability)
+
+
+def _solve_full(W: Tensor, u: Tensor, on: Tensor) -> tuple[Tensor, Tensor]:
+    """h (P, N) solving (I − D_s W) h = D_s u for patterns ``on`` (P, N) bool, and LAPACK info."""
+    s = on.to(W.dtype)
+    eye = torch.eye(W.shape[0], dtype=W.dtype, device=W.device)
+    # D_s W = s[:, :, None] * W (rows of silent units zeroed).
+    h, info = solve_each(eye - s.unsqueeze(-1) * W, (s * u).unsqueeze(-1))
+    return h.squeeze(-1), info
+
+
+def _solve_active(W: Tensor, u: Tensor, on: Tensor) -> tuple[Tensor, Tensor]:
+    """:func:`_solve_full` by blocks: h_A = (I − W_AA)⁻¹ u_A on the active units, 0 elsewhere.
+
+    The full matrix has identity rows on the silent units, so det(I − D_s W) = det(I − W_AA):
+    the same systems are singular. O(k³) per pattern instead of O(N³).
+    """
+    h = torch.zeros(on.shape, dtype=W.dtype, device=W.device)
+    info = torch.zeros(len(on), dtype=torch.int32, device=W.device)
+    for i in range(len(on)):
+        idx = torch.nonzero(on[i]).reshape(-1)
+        if len(idx) == 0:
+            continue  # all silent: h = 0, the system is I h = 0
+        block = W[idx][:, idx].neg_()
+        block.diagonal().add_(1.0)
+        x, fail = torch.linalg.solve_ex(block, u[i, idx].unsqueeze(-1))
+        info[i] = fail
+        if int(fail) == 0:
+            h[i, idx] = x.squeeze(-1)
+        else:
+            h[i] = torch.nan
+    return h, info
 
 
 def _check_relu_args(
@@ -154,9 +185,12 @@ def patterns_from_states(
     keys: Tensor | None = None
     counts: Tensor | None = None
     chunk: list[Tensor] = []
-    cond_col = cond.to(device=h.device, dtype=torch.int32).unsqueeze(1)
+    cond_col = cond.to(device=h.device, dtype=torch.int64).unsqueeze(1)
     for t in range(n_steps + 1):
-        chunk.append(torch.cat([cond_col, fmap.active(h).to(torch.int32)], dim=1))
+        # One row per state: its condition, then its pattern packed 63 bits to an int64 word,
+        # so the unique rows below compare ⌈N / 63⌉ + 1 words instead of N + 1 columns.
+        pre = fmap.preactivation(h)
+        chunk.append(torch.cat([cond_col, pack_patterns(pre > 0)], dim=1))
         if len(chunk) == chunk_steps or t == n_steps:
             keys, counts = _merge_counts(keys, counts, torch.cat(chunk))
             # Chaotic or quasi-periodic orbits meet a new pattern nearly every step: prune the
@@ -164,10 +198,35 @@ def patterns_from_states(
             keys, counts = _top_per_condition(keys, counts, 4 * max_per_condition)
             chunk = []
         if t < n_steps:
-            h = fmap.step(h)
+            h = fmap.step_from_preactivation(h, pre)
     assert keys is not None and counts is not None
     keys, _ = _top_per_condition(keys, counts, max_per_condition)
-    return keys[:, 1:].bool(), keys[:, 0].long()
+    return unpack_patterns(keys[:, 1:], fmap.n_units), keys[:, 0]
+
+
+_WORD_BITS = 63  # bits per packed word: int64 without its sign bit
+
+
+def pack_patterns(patterns: Tensor) -> Tensor:
+    """Bool patterns (S, N) as int64 words (S, ⌈N / 63⌉), 63 bits each, exactly invertible by
+    :func:`unpack_patterns`. Unit 0 is the highest bit of word 0, so the words sort rows in the
+    same (lexicographic) order as the bools do: ``torch.unique`` and the visit-count ties of
+    :func:`patterns_from_states` order patterns exactly as on the unpacked rows."""
+    s, n = patterns.shape
+    words = -(-n // _WORD_BITS)
+    padded = patterns.new_zeros(s, words * _WORD_BITS)
+    padded[:, :n] = patterns
+    weights = torch.ones(_WORD_BITS, dtype=torch.int64, device=patterns.device)
+    shifts = torch.arange(_WORD_BITS - 1, -1, -1, device=patterns.device)
+    weights = torch.bitwise_left_shift(weights, shifts)
+    return (padded.view(s, words, _WORD_BITS).to(torch.int64) * weights).sum(-1)
+
+
+def unpack_patterns(words: Tensor, n_units: int) -> Tensor:
+    """The bool patterns (S, N) of :func:`pack_patterns`' words (S, W)."""
+    shifts = torch.arange(_WORD_BITS - 1, -1, -1, device=words.device)
+    bits = torch.bitwise_right_shift(words.unsqueeze(-1), shifts) & 1
+    return bits.reshape(len(words), -1)[:, :n_units].bool()
 
 
 def _top_per_condition(keys: Tensor, counts: Tensor, cap: int) -> tuple[Tensor, Tensor]:
