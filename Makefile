@@ -39,6 +39,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_supervised.py
 	$(BIN)/python benchmarks/bench_ppo.py
 	$(BIN)/python benchmarks/bench_census.py
+	if test -d runs/quick; then $(BIN)/python benchmarks/bench_fixed_points.py; \
+	else echo "bench_fixed_points: skipped, it reads the quick study's networks (make run)"; fi
 
 docs: $(STAMP)
 	$(BIN)/pip install -q -e '.[docs]'
