@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "cogdyn.progress": 0,
     "cogdyn.schema": 1,
     "cogdyn.memory": 1,
+    "cogdyn.devices": 1,
     "cogdyn.duration": 1,
     "cogdyn.config": 2,
     "cogdyn.tasks": 3,

@@ -55,6 +55,7 @@ from cogdyn.analysis.conditions import (
     shortest_steps,
     stimulus_onset_states,
 )
+from cogdyn.devices import synchronize
 from cogdyn.dynamics.classify import (
     FIXED_POINT,
     LABELS,
@@ -265,7 +266,7 @@ def census_map(
         starts.append(
             sampled_trial_states(
                 model, task, ctx, opts.extra_starts, n_trials=opts.start_trials, seed=opts.seed
-            )
+            ).to(starts[0].device)
         )
     x0 = torch.cat(starts, dim=1).reshape(n_cond * s, -1)
     fmap = frozen_input_map(model, inputs).tile(s)
@@ -306,19 +307,26 @@ CALIBRATION_STEPS = 24
 """Steps of the whole census batch timed by :func:`census_cost` (8 transient + 16 measured)."""
 
 
-def census_cost(model: Any, task: CtxDM, options: CensusOptions | None = None) -> CensusCost:
-    """The cost of :func:`attractor_census` of ``model``, calibrated by classifying the same
-    batch for :data:`CALIBRATION_STEPS` steps with every orbit kept (about 1 % of a default
-    census). The cost per step does not depend on the weights, so one network's calibration
-    prices every checkpoint of the same size."""
+def census_cost(
+    model: Any,
+    task: CtxDM,
+    options: CensusOptions | None = None,
+    device: torch.device | str | None = None,
+) -> CensusCost:
+    """The cost of :func:`attractor_census` of ``model`` (on ``device``, as there), calibrated
+    by classifying the same batch for :data:`CALIBRATION_STEPS` steps with every orbit kept
+    (about 1 % of a default census). The cost per step does not depend on the weights, so one
+    network's calibration prices every checkpoint of the same size."""
     opts = options or CensusOptions()
     fmap, x0, _ = census_map(model, task, opts)
+    fmap, x0, where = _on_device(fmap, x0, device)
     tangent = fmap.tangent_from_next if isinstance(fmap, FrozenInputMap) else None
     short = dataclasses.replace(
         opts.classify, transient=8, measure=16, max_period=8, long_period=0, retire=False
     )
     start = time.perf_counter()
     classify_map(fmap.step, x0, tangent=tangent, options=short)
+    synchronize(where)
     per_step = (time.perf_counter() - start) / CALIBRATION_STEPS
     c = opts.classify
     return CensusCost(len(x0), c.transient + c.measure, per_step)
@@ -362,7 +370,12 @@ def _hidden_size(model: Any) -> int:
 
 
 def attractor_census(
-    model: Any, task: CtxDM, options: CensusOptions | None = None, **overrides: Any
+    model: Any,
+    task: CtxDM,
+    options: CensusOptions | None = None,
+    *,
+    device: torch.device | str | None = None,
+    **overrides: Any,
 ) -> pd.DataFrame:
     """Classify the attractor of every context × c₁ × c₂ × start; one row each.
 
@@ -372,6 +385,10 @@ def attractor_census(
             is a :class:`~cogdyn.dynamics.step_map.StepMap` classified with autograd tangents.
         task: the :class:`CtxDM` it was trained on, any number of choices (module docstring).
         options: a :class:`CensusOptions`; keyword ``overrides`` replace its fields.
+        device: where the orbits are iterated (default: where the model is). The problem
+            (grid inputs, onset states) is built beside the model, the map and its starts are
+            moved to ``device`` for the classification, and the table comes back on the CPU.
+            A ReLU RNN's census only, for another device than the model's.
 
     Returns:
         A table with the columns of :data:`CENSUS_COLUMNS` (``lyap1 … lyapk`` for k
@@ -384,11 +401,27 @@ def attractor_census(
     """
     opts = dataclasses.replace(options or CensusOptions(), **overrides)
     fmap, x0, grid = census_map(model, task, opts)
+    fmap, x0, _ = _on_device(fmap, x0, device)
     # One batched classification of every grid point × start: the analytic tangent of a ReLU
     # map, autograd (torch.func) through the step of any other network.
     tangent = fmap.tangent_from_next if isinstance(fmap, FrozenInputMap) else None
     result = classify_map(fmap.step, x0, tangent=tangent, options=opts.classify)
     return _table(grid, result, opts)
+
+
+def _on_device(
+    fmap: FrozenInputMap | StepMap, x0: Tensor, device: torch.device | str | None
+) -> tuple[FrozenInputMap | StepMap, Tensor, torch.device]:
+    """The census problem moved to ``device`` (None: left where it is), and that device."""
+    where = torch.device(device) if device is not None else x0.device
+    if where == x0.device:
+        return fmap, x0, where
+    if not isinstance(fmap, FrozenInputMap):
+        raise ValueError(
+            f"the census of a {type(fmap).__name__} runs where its network is ({x0.device}); "
+            "only a ReLU RNN's map moves to another device"
+        )
+    return fmap.to(where), x0.to(where), where
 
 
 def _table(grid: pd.DataFrame, result: MapClassification, opts: CensusOptions) -> pd.DataFrame:

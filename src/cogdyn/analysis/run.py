@@ -53,6 +53,7 @@ from cogdyn.analysis.populations import PopulationResult, analyze_populations
 from cogdyn.analysis.summary import run_summary
 from cogdyn.behaviour import check_trials_memory, evaluate
 from cogdyn.config import MAX_THREADS, ModelConfig, TaskConfig
+from cogdyn.devices import resolve_device
 from cogdyn.dynamics.step_map import is_relu_rnn, network_kind
 from cogdyn.errors import ConfigError, check_int, finite, require
 from cogdyn.models import VanillaRNN
@@ -87,6 +88,7 @@ def analyze_run(
     populations: bool = True,
     population_options: PopulationOptions | None = None,
     min_accuracy: float = MIN_ACCURACY,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Census and fixed points of the selected checkpoints of a run; writes ``analysis/``.
 
@@ -109,6 +111,10 @@ def analyze_run(
             :data:`ACCURACY_TRIALS` fresh trials (seeded by :data:`ACCURACY_STREAM` + ``seed``)
             is at least this (default :data:`MIN_ACCURACY`); the others are analysed, marked
             and counted (:func:`~cogdyn.analysis.summary.run_summary`).
+        device: where the census iterates its orbits: ``cpu`` (default), ``cuda`` (the first
+            visible GPU) or ``auto`` (:func:`~cogdyn.devices.resolve_device`); fixed points,
+            basins and populations stay on the CPU. The same labels within float tolerance
+            (``benchmarks/device_check.sh``). A ReLU RNN's census only.
 
     Returns:
         The summary also written to ``analysis/summary.json``, with ``files`` added. A run of
@@ -119,6 +125,14 @@ def analyze_run(
     run_dir = Path(run_dir)
     io.check_finished(run_dir)
     config, final_model = io.load_run(run_dir)
+    where = resolve_device(device, "analyze.device")
+    if where.type != "cpu" and not (config.task.is_ctxdm and is_relu_rnn(final_model)):
+        kind = network_kind(final_model) if config.task.is_ctxdm else f"{config.task.name} run"
+        raise ConfigError(
+            "analyze.device",
+            f"the census leaves the CPU for a ReLU RNN on ctxdm only; this is a {kind} "
+            "(allowed: cpu)",
+        )
     if not config.task.is_ctxdm:  # a trial-condition task (neurogym): its own census only
         with _threads(threads):
             classify = (census or CensusOptions()).classify
@@ -159,9 +173,10 @@ def analyze_run(
     with _threads(threads), progress_bar(_show(progress)) as bar:
         # Say the cost before spending it: the census dominates, and its bound is calibrated
         # on this machine with this network's batch (about 1 % of one census).
-        cost = census_cost(final_model, task, opts)
+        cost = census_cost(final_model, task, opts, where)
+        on = "" if where.type == "cpu" else f" on {where}"
         bar.console.print(
-            f"analyze {run_dir.name}: {len(selected)} checkpoint(s); census of each: "
+            f"analyze {run_dir.name}: {len(selected)} checkpoint(s); census{on} of each: "
             f"{cost.describe()}; plus fixed points, basins"
             + (" and populations" if populations else "")
         )
@@ -176,7 +191,7 @@ def analyze_run(
                     bar.update(job, status=f"{ck.name}: {stage}")
 
                 done[key] = _analyse(
-                    model, task, batch, fresh, opts, populations, pop_opts, seed, status
+                    model, task, batch, fresh, opts, populations, pop_opts, seed, status, where
                 )
             numbers = tables.add(ck, done[key])
             bar.update(job, advance=1, status=f"{ck.name}: F_QP {numbers['frac_qp']:.3f}")
@@ -194,6 +209,7 @@ def analyze_run(
             "min_accuracy": min_accuracy,
             "accuracy_trials": ACCURACY_TRIALS,
             "populations": pop_opts.to_json() if populations else None,
+            "device": str(where),
         },
         wall_s=round(time.perf_counter() - start, 2),
         census_cost={
@@ -266,11 +282,12 @@ def _analyse(
     pop_opts: PopulationOptions,
     seed: int,
     status: Any,
+    device: torch.device,
 ) -> _Analysed:
-    """Census, fixed points, (optionally) populations and the fresh-trial accuracy of one
-    checkpoint's weights."""
+    """Census (on ``device``), fixed points, (optionally) populations and the fresh-trial
+    accuracy of one checkpoint's weights."""
     status("census")
-    attractors = attractor_census(model, task, opts)
+    attractors = attractor_census(model, task, opts, device=device)
     status("fixed points")
     choice = evaluate(model, task, batch).outcome.choice
     points = phase_fixed_points(model, task, batch, network_choice=choice)

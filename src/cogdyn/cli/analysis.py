@@ -12,6 +12,7 @@ from cogdyn.analysis import analyze_run
 from cogdyn.analysis.census import CensusOptions
 from cogdyn.analysis.run import MIN_ACCURACY
 from cogdyn.cli.common import UsageError, count, fmt, positive_int, thread_count
+from cogdyn.devices import DEVICES
 from cogdyn.populations.options import PopulationOptions
 
 
@@ -29,6 +30,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         checkpoints=args.checkpoints,
         census=census,
         threads=args.threads,
+        device=args.device,
         progress=None if args.progress else False,
         populations=args.populations,
         min_accuracy=args.min_accuracy,
@@ -212,5 +214,12 @@ def add_commands(sub: Any) -> None:
         "marked",
     )
     p.add_argument("--threads", type=thread_count, help="torch threads (default: unchanged)")
+    p.add_argument(
+        "--device",
+        choices=list(DEVICES),
+        default="cpu",
+        help="where the census iterates its orbits (default cpu; cuda: the first visible GPU; "
+        "auto: cuda if there is one); fixed points and populations stay on the CPU",
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=_cmd_analyze)

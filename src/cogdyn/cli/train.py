@@ -12,10 +12,10 @@ from cogdyn import io
 from cogdyn.analysis.evaluation import evaluate_run
 from cogdyn.cli.common import UsageError, positive_int, prepare_out
 from cogdyn.config import RunConfig, load_toml, merge, run_config_from_dict
+from cogdyn.devices import resolve_device
 from cogdyn.interop import export_driada, export_run
 from cogdyn.memory import format_bytes
 from cogdyn.tasks import make_task
-from cogdyn.train.loop import resolve_device
 from cogdyn.train.run import check_run_config, train
 
 

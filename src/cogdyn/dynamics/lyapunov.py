@@ -313,20 +313,21 @@ def leading_log_moduli(jac: Tensor, k: int) -> Tensor:
     :mod:`cogdyn.linalg`).
     """
     batch, dim = jac.shape[0], jac.shape[-1]
+    device, jac = jac.device, jac.cpu()  # small eigenproblems, one matrix each: on the CPU
     out = torch.empty(batch, k, dtype=torch.float64)
-    eye = torch.eye(dim, dtype=torch.bool, device=jac.device)
+    eye = torch.eye(dim, dtype=torch.bool)
     off = jac.masked_fill(eye, 0) != 0
     trivial = ~(off.any(-1) & off.any(-2))  # (B, D): row or column zero off the diagonal
     diag = jac.diagonal(dim1=-2, dim2=-1)
     for i in range(batch):
         keep = ~trivial[i]
-        mods = [diag[i][~keep].abs().to(torch.float64).cpu()]
+        mods = [diag[i][~keep].abs().to(torch.float64)]
         if bool(keep.any()):
             sub = jac[i][keep][:, keep]
-            mods.append(torch.linalg.eigvals(sub).abs().to(torch.float64).cpu())
+            mods.append(torch.linalg.eigvals(sub).abs().to(torch.float64))
         logs = torch.log(torch.cat(mods))
         out[i] = logs.sort(descending=True).values[:k]
-    return out.to(jac.device)
+    return out.to(device)
 
 
 def lyapunov_spectrum(

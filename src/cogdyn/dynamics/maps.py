@@ -115,6 +115,11 @@ class FrozenInputMap:
         """The device of the map's tensors."""
         return self.weight.device
 
+    def to(self, device: torch.device | str) -> FrozenInputMap:
+        """The same map with its tensors on ``device``."""
+        x = None if self.inputs is None else self.inputs.to(device)
+        return FrozenInputMap(self.weight.to(device), self.drive.to(device), self.alpha, x)
+
     def select(self, index: Tensor | Sequence[int]) -> FrozenInputMap:
         """The map whose row i is this map's row ``index[i]`` (conditions may repeat)."""
         idx = torch.as_tensor(index, dtype=torch.long, device=self.drive.device).reshape(-1)

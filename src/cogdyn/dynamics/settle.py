@@ -133,7 +133,9 @@ class RowMaps:
         return self.owner is not None
 
     def __call__(self, rows: Tensor) -> tuple[StepFn, Propagator]:
-        if len(rows) == len(self.x0) and bool((rows == torch.arange(len(rows))).all()):
+        if len(rows) == len(self.x0) and bool(
+            (rows == torch.arange(len(rows), device=rows.device)).all()
+        ):
             return self.step, self.full
         if self.owner is not None:
             sub = self.owner.select(rows)
@@ -335,7 +337,7 @@ class Settler:
         resid = torch.linalg.vector_norm(f_fx - final, dim=-1)
         better = resid <= torch.linalg.vector_norm(fx - point, dim=-1)  # False for NaN
         final = torch.where(better.unsqueeze(-1), final, point)
-        prints = [f if bool(b) else p for f, p, b in zip(f_prints, prints, better, strict=True)]
+        prints = [f if b else p for f, p, b in zip(f_prints, prints, better.tolist(), strict=True)]
         groups = _groups(prints)
         todo = [key for key in groups if key not in self._cache]
         fresh = [key for key in todo if key not in built]

@@ -75,6 +75,13 @@ def done_seconds(sweep_dir: str | Path) -> list[tuple[str, float, float | None]]
     return out
 
 
+def gpu_note() -> str:
+    """``, CUDA_VISIBLE_DEVICES=…`` when this process was given GPUs, for a cell log's first
+    line (which GPU ran the cell); empty otherwise."""
+    gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return "" if gpus is None else f", CUDA_VISIBLE_DEVICES={gpus}"
+
+
 def write_failure(sweep_dir: str | Path, cell: Cell, stage: str, reason: str) -> dict[str, Any]:
     """Record a failed cell (also used by executors when a worker dies without a record)."""
     record = {"cell": cell.id, "params": cell.params, "status": FAILED, "stage": stage}
@@ -147,6 +154,7 @@ def _train_and_analyse(
                 populations=spec.populations,
                 population_options=spec.population,
                 min_accuracy=spec.min_accuracy,
+                device=config.train.device,  # a cell analyses where it trains
             )
             timings["analysis_s"] = round(time.perf_counter() - start, 3)
         stage = "figures"

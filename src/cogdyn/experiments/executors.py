@@ -6,10 +6,13 @@ takes the cells to run and calls ``on_event(kind, cell_id, record)`` with kind `
 ``ended`` (``record`` is the cell's ``cell.json`` once it ended).
 
 * :class:`LocalExecutor`: one process per cell (``python -m cogdyn.experiments.worker``), at
-  most ``workers`` at once, each with ``threads`` torch threads. A worker killed by a signal is
+  most ``workers`` at once, each with ``threads`` torch threads; when cells train on ``cuda``
+  or ``auto``, each worker sees one GPU (``CUDA_VISIBLE_DEVICES``, the least used of the
+  visible ones). A worker killed by a signal is
   recorded as a failed cell; the workers die with the sweep (``PR_SET_PDEATHSIG``), so a killed
   sweep leaves no orphan writing into its directory.
-* :class:`RayExecutor`: each cell is a Ray task (``num_cpus = threads``) on a local or remote
+* :class:`RayExecutor`: each cell is a Ray task (``num_cpus = threads``; ``num_gpus = 1`` for
+  cells on ``cuda``, or on ``auto`` where the cluster has GPUs) on a local or remote
   cluster (``address``). The sweep directory must be on a file system every node sees.
 """
 
@@ -29,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cogdyn.errors import ConfigError
-from cogdyn.experiments.cell import read_record, run_cell, write_failure
+from cogdyn.experiments.cell import gpu_note, read_record, run_cell, write_failure
 from cogdyn.experiments.spec import Sweep, sweep_from_json
 from cogdyn.io import LOGS_DIR
 
@@ -49,6 +52,21 @@ def thread_env(threads: int) -> dict[str, str]:
     """Environment that keeps a worker's BLAS/OpenMP pools at ``threads``."""
     n = str(threads)
     return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
+
+
+def cell_device(sweep: Sweep, cell_id: str) -> str:
+    """The device a cell trains (and so analyses) on: its ``train.device``."""
+    return str(sweep.cell(cell_id).config.get("train", {}).get("device", "cpu"))
+
+
+def visible_gpus() -> list[str]:
+    """This process's GPUs as ``CUDA_VISIBLE_DEVICES`` names them (indices when unset)."""
+    import torch
+
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [g.strip() for g in listed.split(",") if g.strip()]
+    return [str(i) for i in range(torch.cuda.device_count())]
 
 
 def _die_with_parent() -> None:
@@ -73,16 +91,24 @@ class LocalExecutor:
         logs = sweep_dir / LOGS_DIR
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **thread_env(sweep.threads)}
+        # Cells on cuda/auto: each worker sees one GPU, the least used one, as its `cuda`.
+        gpus = visible_gpus() if any(cell_device(sweep, c) != "cpu" for c in cells) else []
+        on_gpu: dict[str, str] = {}
         try:
             while pending or running:
                 while pending and len(running) < self.workers:
                     cell_id = pending.pop(0)
+                    cell_env = env
+                    if gpus:
+                        gpu = min(gpus, key=lambda g: sum(v == g for v in on_gpu.values()))
+                        on_gpu[cell_id] = gpu
+                        cell_env = {**env, "CUDA_VISIBLE_DEVICES": gpu}
                     with (logs / f"{cell_id}.log").open("ab") as log:
                         running[cell_id] = subprocess.Popen(
                             [*WORKER, str(sweep_dir), cell_id],
                             stdout=log,
                             stderr=subprocess.STDOUT,
-                            env=env,
+                            env=cell_env,
                             preexec_fn=_die_with_parent,
                         )
                     on_event("started", cell_id, None)
@@ -91,6 +117,7 @@ class LocalExecutor:
                     if rc is None:
                         continue
                     del running[cell_id]
+                    on_gpu.pop(cell_id, None)
                     on_event("ended", cell_id, self._record(sweep_dir, sweep, cell_id, rc))
                 time.sleep(0.2)
         finally:
@@ -150,7 +177,10 @@ def _ray_cell(sweep_dir: str, source: dict[str, Any], cell_id: str, threads: int
 
     torch.set_num_threads(threads)
     with cell_log(Path(sweep_dir) / LOGS_DIR / f"{cell_id}.log"):
-        print(f"== {cell_id}: Ray worker pid {os.getpid()} on {platform.node()}", flush=True)
+        print(
+            f"== {cell_id}: Ray worker pid {os.getpid()} on {platform.node()}{gpu_note()}",
+            flush=True,
+        )
         record = run_cell(sweep_dir, sweep_from_json(source), cell_id, wait_s=LOCK_WAIT_S)
         print(f"{cell_id}: {record['status']} {record.get('error', '')}".rstrip(), flush=True)
     return record
@@ -209,14 +239,22 @@ class RayExecutor:
         refs: dict[Any, str] = {}
         try:
             task = ray.remote(num_cpus=sweep.threads, max_retries=RAY_RETRIES)(_ray_cell)
-            task = task.options(runtime_env={"env_vars": thread_env(sweep.threads)})
+            runtime_env = {"env_vars": thread_env(sweep.threads)}
             source = ray.put(sweep.to_json())  # once, not serialised into every task
+            cluster_gpus = ray.cluster_resources().get("GPU", 0)
             pending = list(cells)
             cap = self.workers or len(pending)
             while pending or refs:
                 while pending and len(refs) < cap:
                     cell_id = pending.pop(0)
-                    refs[task.remote(str(sweep_dir), source, cell_id, sweep.threads)] = cell_id
+                    # A cell on cuda asks Ray for a GPU, which Ray hands it as
+                    # CUDA_VISIBLE_DEVICES; a cell on auto, where the cluster has GPUs.
+                    device = cell_device(sweep, cell_id)
+                    gpu = device == "cuda" or (device == "auto" and cluster_gpus > 0)
+                    ref = task.options(runtime_env=runtime_env, num_gpus=1 if gpu else 0).remote(
+                        str(sweep_dir), source, cell_id, sweep.threads
+                    )
+                    refs[ref] = cell_id
                     on_event("started", cell_id, None)
                 done, _ = ray.wait(list(refs), num_returns=1)
                 cell_id = refs.pop(done[0])

@@ -7,11 +7,12 @@ another process holds the cell.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from cogdyn import io
-from cogdyn.experiments.cell import CellBusy, run_cell
+from cogdyn.experiments.cell import CellBusy, gpu_note, run_cell
 from cogdyn.experiments.spec import sweep_from_json
 from cogdyn.io import SWEEP_FILE
 
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sweep_dir, cell_id = Path(args[0]), args[1]
     sweep = sweep_from_json(io.read_json(sweep_dir / SWEEP_FILE))
+    print(f"== {cell_id}: worker pid {os.getpid()}{gpu_note()}", flush=True)
     try:
         record = run_cell(sweep_dir, sweep, cell_id)
     except CellBusy as e:

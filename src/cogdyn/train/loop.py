@@ -41,6 +41,7 @@ import torch
 from cogdyn import io
 from cogdyn.behaviour import evaluate
 from cogdyn.config import ConfigError, RunConfig
+from cogdyn.devices import resolve_device
 from cogdyn.errors import RunFailed
 from cogdyn.models import VanillaRNN
 from cogdyn.progress import progress_bar
@@ -81,15 +82,6 @@ class Seeds:
         # ``fresh`` are unchanged, so runs trained before it was added are reproduced exactly
         children = np.random.SeedSequence(seed).generate_state(4, dtype=np.uint64)
         return Seeds(*(int(c) & 0x7FFF_FFFF_FFFF_FFFF for c in children))
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA where available, else CPU; ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device", "cuda requested but no CUDA device is available")
-    return torch.device(name)
 
 
 def log_spaced_updates(limit: int, per_decade: int = 4) -> set[int]:
