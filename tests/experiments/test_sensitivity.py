@@ -67,6 +67,8 @@ VARIANTS = [
     },
 ]
 
+ENTROPY = {"name": "ent", "factor": "e", "value": 0, "set": {"ppo.entropy_coef": 0.0}}
+
 
 def tiny_study(variants: list | None = None) -> dict:
     return {**copy.deepcopy(TINY), "variant": copy.deepcopy(variants or VARIANTS)}
@@ -131,7 +133,7 @@ def test_the_plan_reuses_base_networks_only_where_training_is_the_same() -> None
         tiny_study(
             [
                 *VARIANTS,
-                {"name": "ent", "factor": "e", "value": 0, "set": {"ppo.entropy_coef": 0.0}},
+                ENTROPY,
                 {"name": "dw", "factor": "w", "value": 1, "set": {"train.decision_weight": 1.0}},
             ]
         )
@@ -157,8 +159,30 @@ def test_the_plan_reuses_base_networks_only_where_training_is_the_same() -> None
 def test_dry_run_lists_new_and_reused_cells(capsys) -> None:
     assert main(["sensitivity", "sensitivity", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "entropy-0 [train]" in out and "trains 15 new cells, re-analyses 15" in out
-    assert "total: 210 trained cells + 120 re-analyses" in out
+    assert "entropy-0 [train]" in out
+    # Its SL cells are the base's networks analysed the same way: copied, not re-analysed.
+    copies = "trains 15 new cells, re-analyses 0 base networks, copies the base's analysis of 15"
+    assert copies in out
+    assert "total: 210 trained cells + 90 re-analyses" in out
+
+
+def test_dry_run_counts_what_is_done_and_prices_what_is_left(tmp_path, capsys) -> None:
+    """With a study directory whose base is done, the base shows 2/2 and only the variants'
+    cells are priced."""
+    study = study_from_dict(tiny_study())
+    base = variant_dir(tmp_path, BASE)
+    for cell in study.base.cells:
+        io.write_json(
+            base / "cells" / f"{cell.id}.json",
+            {"cell": cell.id, "params": cell.params, "status": "done", "error": "",
+             "train_s": 10.0, "analysis_s": 5.0},
+        )  # fmt: skip
+    from cogdyn.experiments.sensitivity import describe_plan
+
+    lines = describe_plan(study, tmp_path, workers=1)
+    assert "base: trains 2 cells — 2/2 done" in lines[1]
+    # Left: lr trains 2 (2 × 15 s), window re-analyses 2 (2 × 5 s): 40 s.
+    assert "left: 2 + 2, ≈ 0.0 h" in lines[-1]
 
 
 def _frame(verdicts: dict[str, list[str]], effects: dict[str, float]) -> pd.DataFrame:
@@ -224,10 +248,10 @@ def test_criterion_evals_waits_for_consecutive_evaluations(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
-    study = study_from_dict(tiny_study())
+    study = study_from_dict(tiny_study([*VARIANTS, ENTROPY]))
     out = tmp_path / "study"
     stats = run_study(study, out, workers=2, progress=False)
-    assert set(stats) == {BASE, "lr", "window"}
+    assert set(stats) == {BASE, "lr", "window", "ent"}
     assert all(s["n_failed"] == 0 for s in stats.values())
     base_run = out / "base" / io.RUNS_DIR / "sl-d0.1-s0-r2-c5_15_50"
     before = (base_run / io.ANALYSIS_DIR / io.SUMMARY_FILE).read_bytes()
@@ -244,15 +268,25 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
     assert not (
         variant_dir(out, "lr") / io.RUNS_DIR / "sl-d0.1-s0-r2-c5_15_50" / "summary.json"
     ).is_symlink()
+    # The entropy variant's SL cell is the base's network, analysed as in the base: its
+    # analysis is the base's, copied (the same numbers, its own files), not computed again.
+    ent_sl = variant_dir(out, "ent") / io.RUNS_DIR / "sl-d0.1-s0-r2-c5_15_50"
+    copied = io.read_json(ent_sl / io.ANALYSIS_DIR / io.SUMMARY_FILE)
+    original = io.read_json(base_run / io.ANALYSIS_DIR / io.SUMMARY_FILE)
+    assert copied["wall_s"] == original["wall_s"] and copied["frac_qp"] == original["frac_qp"]
+    assert copied["run_dir"] == str(ent_sl) and not (ent_sl / io.ANALYSIS_DIR).is_symlink()
+    assert all(Path(f).is_relative_to(ent_sl) for f in copied["files"].values())
+    record = io.read_json(variant_dir(out, "ent") / "cells" / "sl-d0.1-s0-r2-c5_15_50.json")
+    assert record["analysis_from"] == BASE and record["status"] == "done"
     # A rerun redoes nothing; the base's analysis is untouched.
     run_study(study, out, workers=2, progress=False)
     assert (base_run / io.ANALYSIS_DIR / io.SUMMARY_FILE).read_bytes() == before
     frame = pd.read_parquet(write_sensitivity(out))
     assert list(frame.columns) == list(SENSITIVITY_COLUMNS)
-    entries = [BASE, "lr", "window", "bounded"]
+    entries = [BASE, "lr", "window", "bounded", "ent"]
     assert list(dict.fromkeys(frame["variant"])) == entries
     n_claims = (frame["variant"] == BASE).sum()
-    assert n_claims == 19 and len(frame) == 4 * n_claims
+    assert n_claims == 19 and len(frame) == 5 * n_claims
     assert NOT_RUN not in set(frame["verdict"])
     base_stats = io.read_json(out / "base" / io.STATS_FILE)
     b = frame[frame["variant"] == BASE].iloc[0]

@@ -273,9 +273,10 @@ def add_commands(sub: Any) -> None:
             "choice changed: training, analysis or readout), then the readout "
             "DIR/sensitivity.parquet (a verdict per variant x claim) and DIR/report.html with a "
             "specification curve. A rerun resumes; variants may be added. Typical cost: the "
-            "preset trains 210 cells and re-analyses 120, estimated (not measured) at ≈ 5.6 h on "
+            "preset trains 210 cells and re-analyses 90, estimated (not measured) at ≈ 5.3 h on "
             "2 workers from the quick study's median cell times (docs/examples/quick, "
-            "2026-12-01); --dry-run --out DIR prints the estimate from the base's own cells."
+            "2026-12-01); --dry-run --out DIR prints what is done and prices what is left "
+            "from the base's own cells."
         ),
     )
     p.add_argument("study", help="a sensitivity TOML file, or the preset: sensitivity")

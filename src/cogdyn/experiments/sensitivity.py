@@ -47,6 +47,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import shutil
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ from typing import Any
 from cogdyn import io
 from cogdyn.config import load_toml
 from cogdyn.errors import ConfigError, unknown_key
-from cogdyn.experiments.cell import DONE, done_seconds, read_record, run_dir
+from cogdyn.experiments.cell import DONE, done_seconds, read_record, record_path, run_dir
 from cogdyn.experiments.spec import (
     AXES,
     PRESETS,
@@ -357,11 +358,40 @@ def same_training(cell: Cell, base: Cell) -> bool:
     return read(cell.config) == read(base.config)
 
 
+def same_analysis(cell: Cell, base: Cell) -> bool:
+    """Whether a variant's cell is analysed exactly as its base cell (every analysis setting)."""
+    return io.as_written(cell.analysis.to_json()) == io.as_written(base.analysis.to_json())
+
+
 def _same_analysis(sweep: Sweep, base: Sweep) -> bool:
-    return all(
-        io.as_written(a.analysis.to_json()) == io.as_written(b.analysis.to_json())
-        for a, b in zip(sweep.cells, base.cells, strict=True)
-    )
+    return all(same_analysis(a, b) for a, b in zip(sweep.cells, base.cells, strict=True))
+
+
+def copy_base_analysis(base_dir: Path, vdir: Path, cell_id: str, record: dict[str, Any]) -> None:
+    """Give a reused cell whose analysis settings are the base cell's the base's analysis: the
+    same network analysed the same way gives the same files, so they are copied, not computed
+    again (a PPO cell of an SL-only variant, say). The copy goes to a temporary directory first
+    and the cell's record, marked ``analysis_from: base``, is written last, so an interrupted
+    copy is redone. Nothing is done where the variant's cell has a record already."""
+    if read_record(vdir, cell_id) is not None:
+        return
+    source, dest = run_dir(base_dir, cell_id), run_dir(vdir, cell_id)
+    if not (source / io.ANALYSIS_DIR / io.SUMMARY_FILE).is_file():
+        return
+    staging = dest / f".{io.ANALYSIS_DIR}.copy"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source / io.ANALYSIS_DIR, staging)
+    summary = io.read_json(staging / io.SUMMARY_FILE)
+    # Its paths name the variant's run directory, where the files now are.
+    summary["run_dir"] = str(dest)
+    summary["files"] = {
+        k: str(dest / Path(f).relative_to(source)) if Path(f).is_relative_to(source) else f
+        for k, f in (summary.get("files") or {}).items()
+    }
+    io.write_json(staging / io.SUMMARY_FILE, summary)
+    shutil.rmtree(dest / io.ANALYSIS_DIR, ignore_errors=True)
+    staging.rename(dest / io.ANALYSIS_DIR)
+    io.write_json(record_path(vdir, cell_id), {**record, "analysis_from": BASE})
 
 
 def variant_dir(out: str | Path, name: str) -> Path:
@@ -379,14 +409,44 @@ class PlanRow:
     kind: str
     train: int
     reanalyse: int
+    copied: int = 0
+    """Reused base networks analysed exactly as in the base: their analysis is copied."""
+    done: int = 0
+    """Cells of the entry already done in the study directory (0 without one)."""
 
 
-def plan(study: Study) -> list[PlanRow]:
-    """One row per entry (the base first): the cells it trains and the base networks it
-    analyses again (a readout variant: none of either)."""
-    rows = [PlanRow(BASE, BASE, "", BASE, len(study.base.cells), 0)]
+def plan(study: Study, out: str | Path | None = None) -> list[PlanRow]:
+    """One row per entry (the base first): the cells it trains, the base networks it analyses
+    again, those whose base analysis it copies (a readout variant: none of these), and, with
+    the study directory ``out``, how many of its cells are done."""
+
+    def done(name: str, ids: tuple[str, ...]) -> int:
+        if out is None:
+            return 0
+        vdir = variant_dir(out, name)
+        return sum((read_record(vdir, c) or {}).get("status") == DONE for c in ids)
+
+    base_ids = tuple(c.id for c in study.base.cells)
+    rows = [PlanRow(BASE, BASE, "", BASE, len(base_ids), 0, 0, done(BASE, base_ids))]
     for v in study.variants:
-        rows.append(PlanRow(v.name, v.factor, v.value, v.kind, len(v.trained), len(v.reused)))
+        copied = (
+            sum(same_analysis(v.sweep.cell(c), study.base.cell(c)) for c in v.reused)
+            if v.sweep is not None
+            else 0
+        )
+        ids = (*v.trained, *v.reused)
+        rows.append(
+            PlanRow(
+                v.name,
+                v.factor,
+                v.value,
+                v.kind,
+                len(v.trained),
+                len(v.reused) - copied,
+                copied,
+                done(v.name, ids) if v.sweep is not None else 0,
+            )
+        )
     return rows
 
 
@@ -477,6 +537,8 @@ def run_study(
             record = read_record(base_dir, cell_id)
             if record is not None and record.get("status") == DONE:
                 link_base_run(run_dir(base_dir, cell_id), run_dir(vdir, cell_id))
+                if same_analysis(v.sweep.cell(cell_id), study.base.cell(cell_id)):
+                    copy_base_analysis(base_dir, vdir, cell_id, record)
                 ready.append(cell_id)
         stats[v.name] = run_sweep(v.sweep, vdir, only=[*v.trained, *ready], **flags)[1]
     return stats
@@ -485,13 +547,18 @@ def run_study(
 def describe_plan(study: Study, out: str | Path | None = None, workers: int = 1) -> list[str]:
     """The ``--dry-run`` lines: every entry with its cells (new training vs reused base
     networks) and a cost estimate in base cells, in seconds where the base has been measured."""
-    rows = plan(study)
+    rows = plan(study, out)
     lines = [f"sensitivity {study.name}: base {study.base.name} ({len(study.base.cells)} cells)"]
     for r in rows:
         what = {
             BASE: f"trains {r.train} cells",
             READOUT: "no cells (reads the base's networks)",
         }.get(r.kind, f"trains {r.train} new cells, re-analyses {r.reanalyse} base networks")
+        if r.copied:
+            what += f", copies the base's analysis of {r.copied}"
+        cells = r.train + r.reanalyse + r.copied
+        if out is not None and r.kind != READOUT:
+            what += f" — {r.done}/{cells} done"
         label = r.variant if r.kind == BASE else f"{r.variant} [{r.kind}] {r.factor} = {r.value}"
         lines.append(f"  {label}: {what}")
     n_train = sum(r.train for r in rows)
@@ -504,9 +571,15 @@ def describe_plan(study: Study, out: str | Path | None = None, workers: int = 1)
             "no measured cell times yet: run the base first for seconds"
         )
     else:
-        seconds = n_train * (cost["train_s"] + cost["analysis_s"]) + n_again * cost["analysis_s"]
+        # What is left: an entry's done cells are taken from its trainings first.
+        left_train = sum(max(0, r.train - r.done) for r in rows)
+        left_again = sum(min(r.reanalyse, r.train + r.reanalyse - r.done) for r in rows)
+        seconds = (
+            left_train * (cost["train_s"] + cost["analysis_s"]) + left_again * cost["analysis_s"]
+        )
         lines.append(
-            f"{total}; ≈ {seconds / max(workers, 1) / 3600:.1f} h on {workers} worker(s) at the "
+            f"{total}; left: {left_train} + {left_again}, ≈ "
+            f"{seconds / max(workers, 1) / 3600:.1f} h on {workers} worker(s) at the "
             f"base's median {cost['train_s']:.0f} s training + {cost['analysis_s']:.0f} s "
             "analysis per cell (variants with longer trials or finer dt take longer)"
         )
