@@ -1,5 +1,11 @@
 """Copy a finished study into the docs: ``python docs/examples/ship.py runs/quick OUT``.
 
+A sensitivity study directory (with ``sensitivity.json``, after ``cogdyn sensitivity``) ships
+as its report, its readout as CSV (``sensitivity.csv``, one row per variant × claim), the
+study file it ran (``sensitivity.toml``, ``--study``: default the preset), the base's claims
+and statistics, and a ``run.json`` per entry: cells, cells done, training and analysis seconds
+summed over its cells and the span from its first run directory to its last outcome.
+
 (``make examples`` after ``make run``.) Writes into OUT the report (``report.html``), its claims
 table (``claims.json``), the statistics (``stats.json``), the results table as CSV
 (``results.csv``, as ``cogdyn results DIR --format csv`` prints it) and ``run.json``: the date,
@@ -19,11 +25,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from cogdyn.experiments.sensitivity import study_path
 from cogdyn.io import (
+    BASE_DIR,
     CLAIMS_FILE,
     REPORT_FILE,
     RESULTS_FILE,
+    SENSITIVITY_FILE,
     STATS_FILE,
+    STUDY_FILE,
+    VARIANTS_DIR,
     environment_info,
     write_json,
 )
@@ -35,7 +46,11 @@ def main() -> None:
     p.add_argument("out", type=Path, help="docs folder to write, e.g. docs/examples/quick")
     p.add_argument("--command", default="make run", help="the command that made the study")
     p.add_argument("--note", default="", help="what else ran on the machine meanwhile, if anything")
+    p.add_argument("--study", type=Path, help="a sensitivity study's file (default: the preset)")
     args = p.parse_args()
+    if (args.sweep / STUDY_FILE).is_file():
+        ship_sensitivity(args)
+        return
     for name in (REPORT_FILE, CLAIMS_FILE, STATS_FILE, RESULTS_FILE, "sweep.json"):
         if not (args.sweep / name).is_file():
             raise SystemExit(f"{args.sweep / name} is missing: finish the study (and its report)")
@@ -44,35 +59,89 @@ def main() -> None:
         shutil.copyfile(args.sweep / name, args.out / name)
     results = pd.read_parquet(args.sweep / RESULTS_FILE)
     results.to_csv(args.out / "results.csv", index=False)
-    cells = [json.loads(f.read_text()) for f in sorted((args.sweep / "cells").glob("*.json"))]
-    # From the first run directory opened (its config.json is written once, as training
-    # starts) to the last cell's outcome: the sweep's wall time, resumed or not rewriting it.
-    start = min(f.stat().st_mtime for f in (args.sweep / "runs").glob("*/config.json"))
-    end = max(f.stat().st_mtime for f in (args.sweep / "cells").glob("*.json"))
-    commits: dict[str, int] = {}
-    for f in (args.sweep / "runs").glob("*/env.json"):
-        commit = str(json.loads(f.read_text()).get("git_commit") or "unknown")[:7]
-        commits[commit] = commits.get(commit, 0) + 1
-    spec = json.loads((args.sweep / "sweep.json").read_text())
+    record = sweep_record(args.sweep)
     env = environment_info()
     write_json(
         args.out / "run.json",
         {
             "command": args.command,
-            "date": datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%d"),
+            "date": record.pop("date"),
             "commit": env["git_commit"],
-            "training_commits": commits,
             "note": args.note,
             "machine": f"{env['cpu_count']} cores, {env['platform']}, torch {env['torch']}",
-            "threads_per_cell": spec.get("threads"),
-            "wall_s": round(end - start, 1),
-            "cells": len(cells),
-            "done": sum(c.get("status") == "done" for c in cells),
-            "train_s": round(sum(c.get("train_s") or 0 for c in cells), 1),
-            "analysis_s": round(sum(c.get("analysis_s") or 0 for c in cells), 1),
+            **record,
         },
     )
-    print(f"wrote {args.out}: {len(cells)} cells, wall {(end - start) / 60:.1f} min")
+    print(f"wrote {args.out}: {record['cells']} cells, wall {record['wall_s'] / 60:.1f} min")
+
+
+def sweep_record(sweep: Path) -> dict:
+    """What a sweep directory's files say of its run: cells, done, seconds, commits, span."""
+    cells = [json.loads(f.read_text()) for f in sorted((sweep / "cells").glob("*.json"))]
+    # From the first run directory opened (its config.json is written once, as training
+    # starts) to the last cell's outcome: the sweep's wall time, resumed or not rewriting it.
+    # Reused run directories of a sensitivity variant link the base's config.json: not theirs.
+    opened = [f for f in (sweep / "runs").glob("*/config.json") if not f.is_symlink()]
+    outcomes = [f.stat().st_mtime for f in (sweep / "cells").glob("*.json")]
+    start = min((f.stat().st_mtime for f in opened), default=min(outcomes, default=0.0))
+    end = max(outcomes, default=start)
+    commits: dict[str, int] = {}
+    for f in (sweep / "runs").glob("*/env.json"):
+        if f.is_symlink():
+            continue
+        commit = str(json.loads(f.read_text()).get("git_commit") or "unknown")[:7]
+        commits[commit] = commits.get(commit, 0) + 1
+    spec = json.loads((sweep / "sweep.json").read_text())
+    return {
+        "date": datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%d"),
+        "training_commits": commits,
+        "threads_per_cell": spec.get("threads"),
+        "wall_s": round(end - start, 1),
+        "cells": len(cells),
+        "done": sum(c.get("status") == "done" for c in cells),
+        "copied_analyses": sum(c.get("analysis_from") is not None for c in cells),
+        "train_s": round(sum(c.get("train_s") or 0 for c in cells), 1),
+        "analysis_s": round(
+            sum(c.get("analysis_s") or 0 for c in cells if c.get("analysis_from") is None), 1
+        ),
+    }
+
+
+def ship_sensitivity(args: argparse.Namespace) -> None:
+    """The sensitivity branch of :func:`main` (module docstring)."""
+    study = args.sweep
+    for name in (REPORT_FILE, SENSITIVITY_FILE):
+        if not (study / name).is_file():
+            raise SystemExit(f"{study / name} is missing: finish the study (cogdyn report DIR)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(study / REPORT_FILE, args.out / REPORT_FILE)
+    for name in (CLAIMS_FILE, STATS_FILE):
+        if (study / BASE_DIR / name).is_file():
+            shutil.copyfile(study / BASE_DIR / name, args.out / f"base-{name}")
+    pd.read_parquet(study / SENSITIVITY_FILE).to_csv(args.out / "sensitivity.csv", index=False)
+    shutil.copyfile(args.study or study_path("sensitivity"), args.out / "sensitivity.toml")
+    entries = {"base": sweep_record(study / BASE_DIR)}
+    variants = study / VARIANTS_DIR
+    for vdir in sorted(variants.iterdir()) if variants.is_dir() else []:
+        if (vdir / "sweep.json").is_file():
+            entries[vdir.name] = sweep_record(vdir)
+    env = environment_info()
+    date = max(e["date"] for e in entries.values())
+    ran = [e for name, e in entries.items() if name != "base"]
+    write_json(
+        args.out / "run.json",
+        {
+            "command": args.command,
+            "date": date,
+            "commit": env["git_commit"],
+            "note": args.note,
+            "machine": f"{env['cpu_count']} cores, {env['platform']}, torch {env['torch']}",
+            "train_s": round(sum(e["train_s"] for e in ran), 1),
+            "analysis_s": round(sum(e["analysis_s"] for e in ran), 1),
+            "entries": entries,
+        },
+    )
+    print(f"wrote {args.out}: base and {len(ran)} variants with cells")
 
 
 if __name__ == "__main__":

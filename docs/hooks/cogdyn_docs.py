@@ -454,6 +454,66 @@ def _study_section(folder: Path, link: str) -> list[str]:
     return out
 
 
+def _sensitivity_section(folder: Path, link: str) -> list[str]:
+    """The shipped sensitivity study (``docs/examples/sensitivity``): every entry's central
+    RL − SL effect with its CI, and every verdict that differs from the base's."""
+    import pandas as pd
+
+    run = json.loads((folder / "run.json").read_text())
+    frame = pd.read_csv(folder / "sensitivity.csv")
+    entries = run.get("entries") or {}
+    ran = {k: v for k, v in entries.items() if k != "base"}
+    out = [
+        f"Made with `{run['command']}` on {run['date']} (shipped at `{str(run['commit'])[:7]}`; "
+        f"{run['machine']}): the base and {len(ran)} variants with cells, "
+        f"{sum(e['done'] for e in ran.values())} of {sum(e['cells'] for e in ran.values())} "
+        f"variant cells done (training {run['train_s'] / 3600:.1f} h and analysis "
+        f"{run['analysis_s'] / 3600:.1f} h summed over cells). Files: "
+        f"[report]({link}/report.html), [sensitivity.csv]({link}/sensitivity.csv), "
+        f"[the study file]({link}/sensitivity.toml)."
+        + (f" {run['note']}" if run.get("note") else ""),
+        "",
+        "### The central effect in every variant",
+        "",
+        "RL − SL difference of the variant's F_QP measure (stratified permutation test, "
+        "bootstrap 95 % CI), and how many verdicts differ from the base's.",
+        "",
+        "| entry | factor | value | kind | RL − SL | 95 % CI | p | verdicts changed |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    base = frame[frame["variant"] == "base"].set_index("claim")["verdict"]
+    for name, g in frame.groupby("variant", sort=False):
+        row = g.iloc[0]
+        changed = (
+            0
+            if name == "base"
+            else int((g.set_index("claim")["verdict"] != base.reindex(g["claim"])).sum())
+        )
+        effect = row["effect"] if pd.notna(row["effect"]) else None
+        ci = (
+            f"[{_num(float(row['ci_low']))}, {_num(float(row['ci_high']))}]"
+            if effect is not None
+            else "—"
+        )
+        out.append(
+            f"| {name} | {_cell(row['factor'])} | {_cell(row['value'])} | {row['kind']} | "
+            f"{_num(float(effect) if effect is not None else None)} | {ci} | "
+            f"{_num(float(row['p']) if pd.notna(row['p']) else None, 4)} | {changed} |"
+        )
+    flips = frame.merge(base.rename("base_verdict"), left_on="claim", right_index=True)
+    flips = flips[(flips["variant"] != "base") & (flips["verdict"] != flips["base_verdict"])]
+    out += ["", "### Verdicts that change", ""]
+    if flips.empty:
+        out.append("No variant changes a verdict of the base.")
+    else:
+        out += ["| variant | claim | base | variant's |", "|---|---|---|---|"]
+        out += [
+            f"| {r.variant} | {r.claim} | {r.base_verdict} | {r.verdict} |"
+            for r in flips.itertuples()
+        ]
+    return out
+
+
 def results_page() -> str:
     """What the shipped study found and what the measurement scripts measured, from files."""
     out = [
@@ -467,6 +527,16 @@ def results_page() -> str:
         "",
         *_study_section(ROOT / "docs" / "examples" / "quick", "examples/quick"),
         "",
+    ]
+    sensitivity = ROOT / "docs" / "examples" / "sensitivity"
+    if (sensitivity / "run.json").is_file():
+        out += [
+            "## The sensitivity study",
+            "",
+            *_sensitivity_section(sensitivity, "examples/sensitivity"),
+            "",
+        ]
+    out += [
         "## Measurements",
         "",
     ]

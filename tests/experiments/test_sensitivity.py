@@ -4,6 +4,9 @@ specification curve), the stop-rule field, and an end-to-end study with tiny set
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -300,3 +303,27 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
     (out / io.SENSITIVITY_FILE).unlink()
     assert main(["report", str(out)]) == 0
     assert (out / io.SENSITIVITY_FILE).is_file()
+    # Shipped into the docs as `make examples` ships the quick study: report, readout as CSV,
+    # the study file and what each entry ran; the Results page draws from those files.
+    root = Path(__file__).resolve().parents[2]
+    docs = tmp_path / "docs-sensitivity"
+    subprocess.run(
+        [sys.executable, str(root / "docs" / "examples" / "ship.py"), str(out), str(docs)],
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(root / "src")},
+    )
+    assert {p.name for p in docs.iterdir()} >= {
+        "report.html", "sensitivity.csv", "sensitivity.toml", "run.json", "base-stats.json"
+    }  # fmt: skip
+    shipped = io.read_json(docs / "run.json")
+    assert set(shipped["entries"]) == {BASE, "lr", "window", "ent"}
+    ent = shipped["entries"]["ent"]
+    assert ent["cells"] == ent["done"] == 2 and ent["copied_analyses"] == 1
+    assert pd.read_csv(docs / "sensitivity.csv").shape == frame.shape
+    sys.path.insert(0, str(root / "docs" / "hooks"))
+    try:
+        import cogdyn_docs
+    finally:
+        sys.path.pop(0)
+    page = "\n".join(cogdyn_docs._sensitivity_section(docs, "examples/sensitivity"))
+    assert "| ent |" in page and "| window |" in page and "Verdicts that change" in page
