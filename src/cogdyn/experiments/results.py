@@ -43,6 +43,7 @@ TRAIN_COLUMNS: tuple[str, ...] = (
     "trials_to_criterion",
     "env_steps_to_criterion",
     "mean_return",
+    "ideal_observer_accuracy",
 )
 ANALYSIS_COLUMNS: tuple[str, ...] = (
     "frac_qp",

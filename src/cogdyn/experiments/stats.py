@@ -10,7 +10,8 @@ or analysed with different settings are never pooled as if they were alike: a ne
 headline test and of the variance decomposition. For every level × δ: mean and SEM of
 F_QP per paradigm (over all grid points and over bounded ones), the untrained baseline, accuracy
 and updates to criterion, and a two-sided Mann–Whitney U test of PPO vs SL. Per paradigm and
-level: Spearman ρ of F_QP with δ, and of F_QP with performance (accuracy, updates to criterion).
+level: Spearman ρ of F_QP with δ, and of F_QP with performance (accuracy, updates to criterion),
+the latter with the level's median ideal-observer accuracy, its difficulty (``IDEAL``).
 A statistic that is undefined (too few networks, constant values) is ``null``, never NaN.
 
 The claims are about the whole study, so the headline test is not per δ: ``central`` is the
@@ -57,6 +58,8 @@ PERFORMANCE: tuple[str, ...] = (
 )
 """Performance measures F_QP is correlated with; ``analysed_accuracy`` is the fresh-trial
 accuracy of the very checkpoints F_QP is averaged over."""
+IDEAL = "ideal_observer_accuracy"
+"""The results column of a run's ideal-observer accuracy, the difficulty of its task level."""
 EFFECT_MEASURES: tuple[str, ...] = ("frac_qp", "frac_qp_bounded", "frac_osc", "balance_index")
 """Measures tested RL vs SL overall (``tests``); the first is ``central``."""
 
@@ -195,7 +198,15 @@ def sweep_stats(results: pd.DataFrame, checkpoints: pd.DataFrame | None = None) 
             groups.append(entry)
         by_algo = {a: part[part["algo"] == a] for a in PARADIGMS}
         trends.append({**level, **{a: _trend(sub) for a, sub in by_algo.items()}})
-        performance.append({**level, **{a: _performance(sub) for a, sub in by_algo.items()}})
+        ideal = _col(part, IDEAL)  # the level's difficulty: the ideal observer's accuracy
+        difficulty = float(np.nanmedian(ideal)) if np.isfinite(ideal).any() else None
+        performance.append(
+            {
+                **level,
+                IDEAL: difficulty,
+                **{a: _performance(sub) for a, sub in by_algo.items()},
+            }
+        )
         if "balance_index" in part:
             balance.append(
                 {

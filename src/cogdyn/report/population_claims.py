@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from cogdyn.experiments.stats import IDEAL
 from cogdyn.report.data import num
 from cogdyn.report.evidence import ALPHA, LABELS, Evidence, Part, effect_part, fmt, majority
 
@@ -58,35 +59,45 @@ def performance_rules(ev: Evidence) -> tuple[Part, Part]:
             f"RL: ρ(F_QP, {acc_key.replace('_', ' ')}) = {fmt(ra)} (BH q = {fmt(qa, 2)}), "
             f"ρ(F_QP, updates to criterion) = {fmt(ru)} (BH q = {fmt(qu, 2)})",
         )
-    r = ev.rows("ppo")
     levels = []
-    col = (
-        "analysed_accuracy"
-        if "analysed_accuracy" in r and r["analysed_accuracy"].notna().any()
-        else "accuracy"
-    )
-    if not r.empty and {"frac_qp", col} <= set(r.columns):
-        keys = [k for k in ("dim_ring", "coherences") if k in r]
-        for key, g in r.groupby(keys) if keys else []:
-            rho, _ = _spearman(g["frac_qp"], g[col])
-            if rho is not None:
-                key = key if isinstance(key, tuple) else (key,)
-                levels.append((_hardness(dict(zip(keys, key, strict=True))), key, rho))
+    for entry in (ev.stats or {}).get("performance_by_level") or []:
+        m = ((entry.get("ppo") or {}).get(acc_key)) or {}
+        rho = num(m.get("rho"))
+        if rho is None:
+            continue
+        level = {k: v for k, v in entry.items() if k not in ("ppo", "sl", IDEAL)}
+        ideal = num(entry.get(IDEAL))
+        levels.append((level, ideal, rho))
     if len(levels) < 2:
         return first, (
             None,
             "task-complexity dependence: fewer than two task levels with a correlation",
         )
-    levels.sort(key=lambda t: t[0])
-    text = ", ".join(f"{k}: ρ = {fmt(rho)}" for _, k, rho in levels)
+    # Easiest first: by the ideal observer's accuracy on each level's trials where every level
+    # has it (it ranks any axis: choices, coherences, noise), else by choices then coherence.
+    if all(ideal is not None for _, ideal, _ in levels):
+        levels.sort(key=lambda t: -float(t[1]))
+    else:
+        levels.sort(key=lambda t: _hardness(t[0]))
+    text = "; ".join(
+        f"{_level_name(level)}"
+        + (f" (ideal observer {ideal:.3f})" if ideal is not None else "")
+        + f": ρ = {fmt(rho)}"
+        for level, ideal, rho in levels
+    )
     return first, (
         abs(levels[-1][2]) > abs(levels[0][2]),
-        f"RL ρ(F_QP, accuracy) easiest → hardest level: {text}",
+        f"RL ρ(F_QP, {acc_key.replace('_', ' ')}) easiest → hardest level: {text}",
     )
 
 
+def _level_name(level: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in level.items()) or "all"
+
+
 def _hardness(level: dict) -> tuple[float, float]:
-    """Order of task levels: more choices is harder, then weaker mean coherence."""
+    """Order of task levels without ideal-observer accuracies: more choices is harder, then
+    weaker mean coherence."""
     cohs = [float(c) for c in str(level.get("coherences", "")).split(",") if c.strip()]
     return float(level.get("dim_ring", 2)), -float(np.mean(cohs)) if cohs else 0.0
 
