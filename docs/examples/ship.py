@@ -2,7 +2,8 @@
 
 A sensitivity study directory (with ``sensitivity.json``, after ``cogdyn sensitivity``) ships
 as its report, its readout as CSV (``sensitivity.csv``, one row per variant × claim), the
-study file it ran (``sensitivity.toml``, ``--study``: default the preset), the base's claims
+resolved study (``sensitivity.json``) and the file it was written as (``sensitivity.toml``:
+``--study``, or the preset for the study named ``sensitivity``), the base's claims
 and statistics, and a ``run.json`` per entry: cells, cells done, training and analysis seconds
 summed over its cells and the span from its first run directory to its last outcome.
 
@@ -78,6 +79,9 @@ def main() -> None:
 def sweep_record(sweep: Path) -> dict:
     """What a sweep directory's files say of its run: cells, done, seconds, commits, span."""
     cells = [json.loads(f.read_text()) for f in sorted((sweep / "cells").glob("*.json"))]
+    # A copied analysis (a sensitivity variant's reused cell analysed as in the base) cost
+    # nothing here, whatever seconds its record carries.
+    own = [c for c in cells if not c.get("analysis_from")]
     # From the first run directory opened (its config.json is written once, as training
     # starts) to the last cell's outcome: the sweep's wall time, resumed or not rewriting it.
     # Reused run directories of a sensitivity variant link the base's config.json: not theirs.
@@ -99,11 +103,9 @@ def sweep_record(sweep: Path) -> dict:
         "wall_s": round(end - start, 1),
         "cells": len(cells),
         "done": sum(c.get("status") == "done" for c in cells),
-        "copied_analyses": sum(c.get("analysis_from") is not None for c in cells),
-        "train_s": round(sum(c.get("train_s") or 0 for c in cells), 1),
-        "analysis_s": round(
-            sum(c.get("analysis_s") or 0 for c in cells if c.get("analysis_from") is None), 1
-        ),
+        "copied_analyses": len(cells) - len(own),
+        "train_s": round(sum(c.get("train_s") or 0 for c in own), 1),
+        "analysis_s": round(sum(c.get("analysis_s") or 0 for c in own), 1),
     }
 
 
@@ -119,7 +121,13 @@ def ship_sensitivity(args: argparse.Namespace) -> None:
         if (study / BASE_DIR / name).is_file():
             shutil.copyfile(study / BASE_DIR / name, args.out / f"base-{name}")
     pd.read_parquet(study / SENSITIVITY_FILE).to_csv(args.out / "sensitivity.csv", index=False)
-    shutil.copyfile(args.study or study_path("sensitivity"), args.out / "sensitivity.toml")
+    shutil.copyfile(study / STUDY_FILE, args.out / STUDY_FILE)  # the resolved study it ran
+    resolved = json.loads((study / STUDY_FILE).read_text())
+    source = args.study or (
+        study_path("sensitivity") if resolved.get("name") == "sensitivity" else None
+    )
+    if source is not None:  # the file it was written as: the preset, or --study
+        shutil.copyfile(source, args.out / "sensitivity.toml")
     entries = {"base": sweep_record(study / BASE_DIR)}
     variants = study / VARIANTS_DIR
     for vdir in sorted(variants.iterdir()) if variants.is_dir() else []:

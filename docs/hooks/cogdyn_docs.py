@@ -459,8 +459,12 @@ def _sensitivity_section(folder: Path, link: str) -> list[str]:
     RL − SL effect with its CI, and every verdict that differs from the base's."""
     import pandas as pd
 
+    from cogdyn.report.sensitivity import NOT_RUN, flip_table
+
     run = json.loads((folder / "run.json").read_text())
     frame = pd.read_csv(folder / "sensitivity.csv")
+    frame[["factor", "value"]] = frame[["factor", "value"]].fillna("")  # the base has none
+    flips = flip_table(frame)
     entries = run.get("entries") or {}
     ran = {k: v for k, v in entries.items() if k != "base"}
     out = [
@@ -481,14 +485,9 @@ def _sensitivity_section(folder: Path, link: str) -> list[str]:
         "| entry | factor | value | kind | RL − SL | 95 % CI | p | verdicts changed |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    base = frame[frame["variant"] == "base"].set_index("claim")["verdict"]
+    changed = flips.groupby("variant").size()
     for name, g in frame.groupby("variant", sort=False):
         row = g.iloc[0]
-        changed = (
-            0
-            if name == "base"
-            else int((g.set_index("claim")["verdict"] != base.reindex(g["claim"])).sum())
-        )
         effect = row["effect"] if pd.notna(row["effect"]) else None
         ci = (
             f"[{_num(float(row['ci_low']))}, {_num(float(row['ci_high']))}]"
@@ -498,10 +497,9 @@ def _sensitivity_section(folder: Path, link: str) -> list[str]:
         out.append(
             f"| {name} | {_cell(row['factor'])} | {_cell(row['value'])} | {row['kind']} | "
             f"{_num(float(effect) if effect is not None else None)} | {ci} | "
-            f"{_num(float(row['p']) if pd.notna(row['p']) else None, 4)} | {changed} |"
+            f"{_num(float(row['p']) if pd.notna(row['p']) else None, 4)} | "
+            f"{int(changed.get(name, 0))} |"
         )
-    flips = frame.merge(base.rename("base_verdict"), left_on="claim", right_index=True)
-    flips = flips[(flips["variant"] != "base") & (flips["verdict"] != flips["base_verdict"])]
     out += ["", "### Verdicts that change", ""]
     if flips.empty:
         out.append("No variant changes a verdict of the base.")
@@ -511,6 +509,9 @@ def _sensitivity_section(folder: Path, link: str) -> list[str]:
             f"| {r.variant} | {r.claim} | {r.base_verdict} | {r.verdict} |"
             for r in flips.itertuples()
         ]
+    not_run = frame.loc[frame["verdict"] == NOT_RUN, "variant"].unique()
+    if len(not_run):
+        out += ["", f"Not run yet (no verdicts): {', '.join(not_run)}."]
     return out
 
 

@@ -172,7 +172,7 @@ def test_dry_run_lists_new_and_reused_cells(capsys) -> None:
 def test_dry_run_counts_what_is_done_and_prices_what_is_left(tmp_path, capsys) -> None:
     """With a study directory whose base is done, the base shows 2/2 and only the variants'
     cells are priced."""
-    study = study_from_dict(tiny_study())
+    study = study_from_dict(tiny_study([*VARIANTS, ENTROPY]))
     base = variant_dir(tmp_path, BASE)
     for cell in study.base.cells:
         io.write_json(
@@ -180,12 +180,23 @@ def test_dry_run_counts_what_is_done_and_prices_what_is_left(tmp_path, capsys) -
             {"cell": cell.id, "params": cell.params, "status": "done", "error": "",
              "train_s": 10.0, "analysis_s": 5.0},
         )  # fmt: skip
+    # The entropy variant's SL cell is copied (done at once); its PPO cell is still to train.
+    sl = study.base.cells[0]
+    assert sl.params["algo"] == "sl"
+    io.write_json(
+        variant_dir(tmp_path, "ent") / "cells" / f"{sl.id}.json",
+        {"cell": sl.id, "params": sl.params, "status": "done", "error": "", "analysis_from": BASE},
+    )
     from cogdyn.experiments.sensitivity import describe_plan
 
     lines = describe_plan(study, tmp_path, workers=1)
     assert "base: trains 2 cells — 2/2 done" in lines[1]
-    # Left: lr trains 2 (2 × 15 s), window re-analyses 2 (2 × 5 s): 40 s.
-    assert "left: 2 + 2, ≈ 0.0 h" in lines[-1]
+    ent = next(line for line in lines if line.startswith("  ent "))
+    assert "trains 1 new cells, re-analyses 0 base networks" in ent
+    assert "copies the base's analysis of 1 — 1/2 done" in ent
+    # Left: lr trains 2 and ent 1 (3 × 15 s), window re-analyses 2 (2 × 5 s): the copy done
+    # is not taken for a training.
+    assert "left: 3 + 2, ≈ 0.0 h" in lines[-1]
 
 
 def _frame(verdicts: dict[str, list[str]], effects: dict[str, float]) -> pd.DataFrame:
@@ -281,6 +292,7 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
     assert all(Path(f).is_relative_to(ent_sl) for f in copied["files"].values())
     record = io.read_json(variant_dir(out, "ent") / "cells" / "sl-d0.1-s0-r2-c5_15_50.json")
     assert record["analysis_from"] == BASE and record["status"] == "done"
+    assert "train_s" not in record and "analysis_s" not in record  # nothing ran here
     # A rerun redoes nothing; the base's analysis is untouched.
     run_study(study, out, workers=2, progress=False)
     assert (base_run / io.ANALYSIS_DIR / io.SUMMARY_FILE).read_bytes() == before
@@ -313,12 +325,16 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(root / "src")},
     )
     assert {p.name for p in docs.iterdir()} >= {
-        "report.html", "sensitivity.csv", "sensitivity.toml", "run.json", "base-stats.json"
+        "report.html", "sensitivity.csv", "sensitivity.json", "run.json", "base-stats.json"
     }  # fmt: skip
+    assert not (docs / "sensitivity.toml").exists()  # a custom study: no file to name
     shipped = io.read_json(docs / "run.json")
     assert set(shipped["entries"]) == {BASE, "lr", "window", "ent"}
     ent = shipped["entries"]["ent"]
     assert ent["cells"] == ent["done"] == 2 and ent["copied_analyses"] == 1
+    ppo = io.read_json(variant_dir(out, "ent") / "cells" / "ppo-d0.1-s0-r2-c5_15_50.json")
+    # The PPO cell it trained, not the copied SL cell's base training.
+    assert ent["train_s"] == pytest.approx(ppo["train_s"], abs=0.05)
     assert pd.read_csv(docs / "sensitivity.csv").shape == frame.shape
     sys.path.insert(0, str(root / "docs" / "hooks"))
     try:

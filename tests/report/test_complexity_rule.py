@@ -52,3 +52,14 @@ def test_the_harder_level_is_the_one_the_ideal_observer_does_worse_on() -> None:
 def test_one_level_is_not_tested() -> None:
     verdict, text = _complexity(_table({0.45: (0.994, list(np.linspace(0.1, 0.5, 5)))}))
     assert verdict is None and "fewer than two task levels" in text
+
+
+def test_levels_that_differ_in_a_swept_setting_are_not_task_levels() -> None:
+    """Two learning rates on one task are two levels of the statistics but one task level:
+    the rule does not compare them as easy and hard."""
+    table = _table({0.45: (0.994, [0.3, 0.2, 0.1, 0.2, 0.3])})
+    other = table.assign(**{"train.lr": 3e-4})
+    both = pd.concat([table.assign(**{"train.lr": 1e-3}), other], ignore_index=True)
+    both["cell"] = both["cell"] + both["train.lr"].astype(str)
+    verdict, text = _complexity(both)
+    assert verdict is None and "swept settings (train.lr)" in text

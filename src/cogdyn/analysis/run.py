@@ -114,7 +114,8 @@ def analyze_run(
         device: where the census iterates its orbits: ``cpu`` (default), ``cuda`` (the first
             visible GPU) or ``auto`` (:func:`~cogdyn.devices.resolve_device`); fixed points,
             basins and populations stay on the CPU. The same labels within float tolerance
-            (``benchmarks/device_check.sh``). A ReLU RNN's census only.
+            (``benchmarks/device_check.sh``). Only a ReLU RNN's census on CtxDM leaves the
+            CPU: for any other run ``cuda`` is refused and ``auto`` means the CPU.
 
     Returns:
         The summary also written to ``analysis/summary.json``, with ``files`` added. A run of
@@ -126,7 +127,10 @@ def analyze_run(
     io.check_finished(run_dir)
     config, final_model = io.load_run(run_dir)
     where = resolve_device(device, "analyze.device")
-    if where.type != "cpu" and not (config.task.is_ctxdm and is_relu_rnn(final_model)):
+    movable = config.task.is_ctxdm and is_relu_rnn(final_model)
+    if where.type != "cpu" and not movable and device == "auto":
+        where = torch.device("cpu")  # auto: where this census can run
+    elif where.type != "cpu" and not movable:
         kind = network_kind(final_model) if config.task.is_ctxdm else f"{config.task.name} run"
         raise ConfigError(
             "analyze.device",

@@ -75,6 +75,12 @@ def done_seconds(sweep_dir: str | Path) -> list[tuple[str, float, float | None]]
     return out
 
 
+def cell_device(sweep: Sweep, cell_id: str) -> str:
+    """The device a cell trains on, its ``train.device``; it analyses there too where its
+    analysis can (:func:`_train_and_analyse`)."""
+    return str(sweep.cell(cell_id).config.get("train", {}).get("device", "cpu"))
+
+
 def gpu_note() -> str:
     """``, CUDA_VISIBLE_DEVICES=…`` when this process was given GPUs, for a cell log's first
     line (which GPU ran the cell); empty otherwise."""
@@ -154,7 +160,9 @@ def _train_and_analyse(
                 populations=spec.populations,
                 population_options=spec.population,
                 min_accuracy=spec.min_accuracy,
-                device=config.train.device,  # a cell analyses where it trains
+                # A cell analyses where it trains, where its analysis can: a census that
+                # cannot leave the CPU (not a ReLU RNN on CtxDM) stays there, as on `auto`.
+                device="cpu" if config.train.device == "cpu" else "auto",
             )
             timings["analysis_s"] = round(time.perf_counter() - start, 3)
         stage = "figures"

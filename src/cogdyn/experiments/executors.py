@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cogdyn.errors import ConfigError
-from cogdyn.experiments.cell import gpu_note, read_record, run_cell, write_failure
+from cogdyn.experiments.cell import (
+    cell_device,
+    gpu_note,
+    read_record,
+    run_cell,
+    write_failure,
+)
 from cogdyn.experiments.spec import Sweep, sweep_from_json
 from cogdyn.io import LOGS_DIR
 
@@ -52,11 +58,6 @@ def thread_env(threads: int) -> dict[str, str]:
     """Environment that keeps a worker's BLAS/OpenMP pools at ``threads``."""
     n = str(threads)
     return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
-
-
-def cell_device(sweep: Sweep, cell_id: str) -> str:
-    """The device a cell trains (and so analyses) on: its ``train.device``."""
-    return str(sweep.cell(cell_id).config.get("train", {}).get("device", "cpu"))
 
 
 def visible_gpus() -> list[str]:

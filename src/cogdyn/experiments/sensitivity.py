@@ -382,16 +382,20 @@ def copy_base_analysis(base_dir: Path, vdir: Path, cell_id: str, record: dict[st
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(source / io.ANALYSIS_DIR, staging)
     summary = io.read_json(staging / io.SUMMARY_FILE)
-    # Its paths name the variant's run directory, where the files now are.
+    # Its paths name the variant's run directory, where the files now are; they are read
+    # relative to the run directory the summary itself names (however it was spelt).
+    old = Path(str(summary.get("run_dir") or source))
     summary["run_dir"] = str(dest)
     summary["files"] = {
-        k: str(dest / Path(f).relative_to(source)) if Path(f).is_relative_to(source) else f
+        k: str(dest / Path(f).relative_to(old)) if Path(f).is_relative_to(old) else f
         for k, f in (summary.get("files") or {}).items()
     }
     io.write_json(staging / io.SUMMARY_FILE, summary)
     shutil.rmtree(dest / io.ANALYSIS_DIR, ignore_errors=True)
     staging.rename(dest / io.ANALYSIS_DIR)
-    io.write_json(record_path(vdir, cell_id), {**record, "analysis_from": BASE})
+    # Nothing was trained or analysed here: the record carries no seconds of its own.
+    mine = {k: v for k, v in record.items() if k not in ("train_s", "analysis_s")}
+    io.write_json(record_path(vdir, cell_id), {**mine, "analysis_from": BASE})
 
 
 def variant_dir(out: str | Path, name: str) -> Path:
@@ -411,8 +415,17 @@ class PlanRow:
     reanalyse: int
     copied: int = 0
     """Reused base networks analysed exactly as in the base: their analysis is copied."""
-    done: int = 0
-    """Cells of the entry already done in the study directory (0 without one)."""
+    done_train: int = 0
+    """Of the cells it trains, those done in the study directory (0 without one)."""
+    done_again: int = 0
+    """Of the base networks it re-analyses, those done."""
+    done_copied: int = 0
+    """Of the copied analyses, those done."""
+
+    @property
+    def done(self) -> int:
+        """Cells of the entry done in the study directory."""
+        return self.done_train + self.done_again + self.done_copied
 
 
 def plan(study: Study, out: str | Path | None = None) -> list[PlanRow]:
@@ -420,21 +433,21 @@ def plan(study: Study, out: str | Path | None = None) -> list[PlanRow]:
     again, those whose base analysis it copies (a readout variant: none of these), and, with
     the study directory ``out``, how many of its cells are done."""
 
-    def done(name: str, ids: tuple[str, ...]) -> int:
+    def done(name: str, ids: list[str]) -> int:
         if out is None:
             return 0
         vdir = variant_dir(out, name)
         return sum((read_record(vdir, c) or {}).get("status") == DONE for c in ids)
 
-    base_ids = tuple(c.id for c in study.base.cells)
+    base_ids = [c.id for c in study.base.cells]
     rows = [PlanRow(BASE, BASE, "", BASE, len(base_ids), 0, 0, done(BASE, base_ids))]
     for v in study.variants:
-        copied = (
-            sum(same_analysis(v.sweep.cell(c), study.base.cell(c)) for c in v.reused)
-            if v.sweep is not None
-            else 0
-        )
-        ids = (*v.trained, *v.reused)
+        if v.sweep is None:
+            rows.append(PlanRow(v.name, v.factor, v.value, v.kind, 0, 0))
+            continue
+        sweep = v.sweep
+        copied = [c for c in v.reused if same_analysis(sweep.cell(c), study.base.cell(c))]
+        again = [c for c in v.reused if c not in copied]
         rows.append(
             PlanRow(
                 v.name,
@@ -442,9 +455,11 @@ def plan(study: Study, out: str | Path | None = None) -> list[PlanRow]:
                 v.value,
                 v.kind,
                 len(v.trained),
-                len(v.reused) - copied,
-                copied,
-                done(v.name, ids) if v.sweep is not None else 0,
+                len(again),
+                len(copied),
+                done(v.name, list(v.trained)),
+                done(v.name, again),
+                done(v.name, copied),
             )
         )
     return rows
@@ -571,9 +586,8 @@ def describe_plan(study: Study, out: str | Path | None = None, workers: int = 1)
             "no measured cell times yet: run the base first for seconds"
         )
     else:
-        # What is left: an entry's done cells are taken from its trainings first.
-        left_train = sum(max(0, r.train - r.done) for r in rows)
-        left_again = sum(min(r.reanalyse, r.train + r.reanalyse - r.done) for r in rows)
+        left_train = sum(max(0, r.train - r.done_train) for r in rows)
+        left_again = sum(max(0, r.reanalyse - r.done_again) for r in rows)
         seconds = (
             left_train * (cost["train_s"] + cost["analysis_s"]) + left_again * cost["analysis_s"]
         )

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from cogdyn import io
-from cogdyn.experiments.cell import CellBusy, gpu_note, run_cell
+from cogdyn.experiments.cell import CellBusy, cell_device, gpu_note, run_cell
 from cogdyn.experiments.spec import sweep_from_json
 from cogdyn.io import SWEEP_FILE
 
@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sweep_dir, cell_id = Path(args[0]), args[1]
     sweep = sweep_from_json(io.read_json(sweep_dir / SWEEP_FILE))
-    print(f"== {cell_id}: worker pid {os.getpid()}{gpu_note()}", flush=True)
+    note = gpu_note() if cell_device(sweep, cell_id) != "cpu" else ""
+    print(f"== {cell_id}: worker pid {os.getpid()}{note}", flush=True)
     try:
         record = run_cell(sweep_dir, sweep, cell_id)
     except CellBusy as e:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from cogdyn.experiments.stats import IDEAL
+from cogdyn.experiments.stats import IDEAL, LEVEL_KEYS
 from cogdyn.report.data import num
 from cogdyn.report.evidence import ALPHA, LABELS, Evidence, Part, effect_part, fmt, majority
 
@@ -60,7 +60,8 @@ def performance_rules(ev: Evidence) -> tuple[Part, Part]:
             f"ρ(F_QP, updates to criterion) = {fmt(ru)} (BH q = {fmt(qu, 2)})",
         )
     levels = []
-    for entry in (ev.stats or {}).get("performance_by_level") or []:
+    entries = (ev.stats or {}).get("performance_by_level") or []
+    for entry in entries:
         m = ((entry.get("ppo") or {}).get(acc_key)) or {}
         rho = num(m.get("rho"))
         if rho is None:
@@ -68,6 +69,15 @@ def performance_rules(ev: Evidence) -> tuple[Part, Part]:
         level = {k: v for k, v in entry.items() if k not in ("ppo", "sl", IDEAL)}
         ideal = num(entry.get(IDEAL))
         levels.append((level, ideal, rho))
+    settings = sorted({k for e in entries for k in e if k not in (*LEVEL_KEYS, "ppo", "sl", IDEAL)})
+    if settings:
+        # Levels that differ in swept settings too (train.lr, ...) are not task levels: their
+        # extremes would compare learning rates, not complexity.
+        return first, (
+            None,
+            "task-complexity dependence: the levels also differ in swept settings "
+            f"({', '.join(settings)}); claim 6 compares task levels at one setting",
+        )
     if len(levels) < 2:
         return first, (
             None,
