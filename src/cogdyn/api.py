@@ -37,7 +37,7 @@ from cogdyn.analysis.figure_data import has_figure_data, write_figure_data
 from cogdyn.analysis.run import analyze_run
 from cogdyn.config import RunConfig, load_toml, merge, run_config_from_dict
 from cogdyn.dynamics.classify import ClassifyOptions
-from cogdyn.experiments.results import read_results
+from cogdyn.experiments.results import read_results, table_params, text_axes
 from cogdyn.experiments.spec import Sweep as SweepSpec
 from cogdyn.experiments.spec import load_sweep as load_sweep_spec
 from cogdyn.experiments.spec import sweep_from_dict
@@ -218,7 +218,9 @@ class Sweep:
     @property
     def params(self) -> pd.DataFrame:
         """One row per cell: ``cell`` and its swept parameters (coherences as text)."""
-        return pd.DataFrame([{"cell": c["cell"], **_params(c)} for c in self.config["cells"]])
+        grid = self.config.get("grid", {})
+        rows = [{"cell": c["cell"], **_params(c, grid)} for c in self.config["cells"]]
+        return pd.DataFrame(rows)
 
     @property
     def results(self) -> pd.DataFrame:
@@ -234,7 +236,8 @@ class Sweep:
     @property
     def metrics(self) -> pd.DataFrame:
         """Every cell's training curve, concatenated, the cell's parameters in front."""
-        params = {c["cell"]: _params(c) for c in self.config["cells"]}
+        grid = self.config.get("grid", {})
+        params = {c["cell"]: _params(c, grid) for c in self.config["cells"]}
         parts = [
             _with_params(metrics, cell, params[cell])
             for cell, run in self._runs().items()
@@ -295,11 +298,10 @@ class Sweep:
         return f"Sweep({str(self.path)!r}: {self.name}, {len(self.cells)} cells)"
 
 
-def _params(cell: Mapping[str, Any]) -> dict[str, Any]:
-    params = dict(cell.get("params", {}))
-    if isinstance(params.get("coherences"), list | tuple):
-        params["coherences"] = ",".join(f"{c:g}" for c in params["coherences"])
-    return params
+def _params(cell: Mapping[str, Any], grid: Mapping[str, Any]) -> dict[str, Any]:
+    """A cell's swept values as the results table writes them (a swept dict or list setting as
+    its JSON text, not a raw object in a column)."""
+    return table_params(dict(cell.get("params", {})), text_axes(dict(grid)))
 
 
 def _with_params(frame: pd.DataFrame, cell: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -319,7 +321,8 @@ def sweep_table(sweep_dir: str | Path, name: str) -> pd.DataFrame:
     for c in sw.config["cells"]:
         path = io.analysis_file(sw.path / io.RUNS_DIR / c["cell"], name)
         if path.is_file():
-            parts.append(_with_params(pd.read_parquet(path), c["cell"], _params(c)))
+            grid = sw.config.get("grid", {})
+            parts.append(_with_params(pd.read_parquet(path), c["cell"], _params(c, grid)))
     if not parts:
         raise FileNotFoundError(f"no cell of {sw.path} has the analysis table {name!r}")
     return pd.concat(parts, ignore_index=True)

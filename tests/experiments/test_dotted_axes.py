@@ -293,6 +293,12 @@ def test_a_tiny_dotted_sweep_runs_end_to_end(tmp_path):
         assert analysis["options"]["census"]["classify"]["zero_tol"] == 1.5e-3
         assert analysis["options"]["census"]["classify"]["transient"] == 300
     assert sorted(g["train.lr"] for g in stats["groups"]) == [3e-4, 1e-3]
+    # The Python API's tables write a swept table setting as the results table does: text.
+    from cogdyn import api
+
+    sw = api.Sweep(out)
+    assert list(sw.params["task.stimulus"]) == list(results["task.stimulus"])
+    assert set(sw.metrics["task.stimulus"]) == {'{"dist":"uniform","max":800,"min":500}'}
     # a rerun reads sweep.json back (the workers do too) and has nothing left to do
     again, _ = run_sweep(load_sweep(_write(tmp_path, TINY)), out, workers=1, progress=False)
     assert list(again["cell"]) == list(results["cell"])

@@ -175,7 +175,7 @@ def setting_text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _table_params(params: dict[str, Any], texts: frozenset[str] = frozenset()) -> dict[str, Any]:
+def table_params(params: dict[str, Any], texts: frozenset[str] = frozenset()) -> dict[str, Any]:
     """A cell's swept values as table columns (a coherence set as one "5,15,50" string; a swept
     setting of :func:`text_axes` as :func:`setting_text`)."""
     out = dict(params)
@@ -192,7 +192,7 @@ def collect_results(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
     texts = text_axes(sweep.grid)
     rows = []
     for cell in sweep.cells:
-        params = _table_params(cell.params, texts)
+        params = table_params(cell.params, texts)
         row: dict[str, Any] = {"cell": cell.id, **params}
         record = read_record(sweep_dir, cell.id)
         row["status"] = record["status"] if record else "pending"
@@ -241,7 +241,7 @@ def collect_checkpoints(sweep_dir: str | Path, sweep: Sweep) -> pd.DataFrame:
         if not record or record.get("status") != "done" or not path.is_file():
             continue
         summary = io.read_json(path)
-        params = _table_params(cell.params, texts)
+        params = table_params(cell.params, texts)
         head = set(summary.get("headline_checkpoints") or [])
         for r in summary.get("checkpoints", []):
             census = r.get("census") or {}
