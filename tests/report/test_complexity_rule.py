@@ -63,3 +63,26 @@ def test_levels_that_differ_in_a_swept_setting_are_not_task_levels() -> None:
     both["cell"] = both["cell"] + both["train.lr"].astype(str)
     verdict, text = _complexity(both)
     assert verdict is None and "swept settings (train.lr)" in text
+
+
+def test_figures_keep_task_levels_apart() -> None:
+    """Two σ levels on one task: two panels of F_QP against δ, titled by σ, each drawing only
+    its own networks — not one panel pooling both."""
+    from pathlib import Path
+
+    from cogdyn.report.data import SweepFiles
+    from cogdyn.report.figures import fig_fqp_delta, level_keys
+
+    table = _table({0.45: (0.994, [0.2] * 5), 0.7: (0.970, [0.4] * 5)})  # SL: 0.1 in both
+    stats = sweep_stats(table)
+    assert level_keys(stats) == ("dim_ring", "coherences", "sigma")
+    fig = fig_fqp_delta(SweepFiles(Path("."), {}, table, stats))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 2 and "sigma = 0.45" in titles[0] and "sigma = 0.7" in titles[1]
+    # Each top panel's faint dots are its level's RL networks only: F_QP 0.2, then 0.4.
+    rl_dots = [  # every y drawn in the panel (SL's 0.1 in both)
+        sorted({round(float(y), 3) for line in ax.lines for y in line.get_ydata()})
+        for ax in fig.axes[:2]
+    ]
+    assert 0.2 in rl_dots[0] and 0.4 not in rl_dots[0]
+    assert 0.4 in rl_dots[1] and 0.2 not in rl_dots[1]

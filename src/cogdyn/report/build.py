@@ -100,7 +100,10 @@ def _target(sweep: SweepFiles) -> float:
 
 
 def _min_accuracy(sweep: SweepFiles) -> float | None:
-    """The analysis's ``min_accuracy`` as sweep.json records it (None for older sweeps)."""
+    """The analysis's ``min_accuracy`` as sweep.json records it (None for older sweeps, and
+    where the grid sweeps it: then each cell has its own and no one line is true)."""
+    if "analysis.min_accuracy" in ((sweep.spec or {}).get("grid") or {}):
+        return None
     value = ((sweep.spec or {}).get("analysis") or {}).get("min_accuracy")
     return float(value) if isinstance(value, int | float) else None
 
@@ -147,9 +150,10 @@ def _attractors(
     sweep: SweepFiles, reps: list[Run], analyses: list[tuple[str, dict[str, Any]]]
 ) -> str:
     groups = (sweep.stats or {}).get("groups") or []
+    keys = sfig.level_keys(sweep.stats)  # every key that tells levels apart, σ and settings too
     rows = []
     for g in groups:
-        cells = [g.get("dim_ring"), g.get("coherences"), g.get("delta")]
+        cells = [*(g.get(k) for k in keys), g.get("delta")]
         for a in ALGOS:
             s = g.get(a) or {}
             cells.append(
@@ -158,7 +162,7 @@ def _attractors(
         mw = g.get("mann_whitney") or {}
         cells += [_f(mw.get("u")), _f(mw.get("p"))]
         rows.append(cells)
-    heads = ["dim_ring", "coherences", "δ", *(f"F_QP {ALGO_NAME[a]}" for a in ALGOS), "U", "p"]
+    heads = [*keys, "δ", *(f"F_QP {ALGO_NAME[a]}" for a in ALGOS), "U", "p"]
     stats_table = table(rows, heads) if rows else missing("stats.json groups")
     return "".join(
         [

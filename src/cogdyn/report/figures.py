@@ -22,11 +22,20 @@ from cogdyn.report.style import (
     new_figure,
 )
 
-LEVEL_KEYS = ("dim_ring", "coherences")
+_NOT_LEVEL = {"delta", *ALGOS, "mann_whitney", "mann_whitney_bounded", "mann_whitney_balance"}
+
+
+def level_keys(stats: dict[str, Any] | None) -> tuple[str, ...]:
+    """The keys that tell one task level from another in ``stats.json``'s groups (dim_ring,
+    coherences, σ where swept, swept settings such as ``train.lr``), in their order there."""
+    keys: dict[str, None] = {}
+    for g in (stats or {}).get("groups") or []:
+        keys.update((k, None) for k in g if k not in _NOT_LEVEL)
+    return tuple(keys)
 
 
 def _level_name(level: dict[str, Any]) -> str:
-    return ", ".join(f"{k} = {level[k]}" for k in LEVEL_KEYS if k in level)
+    return ", ".join(f"{k} = {v}" for k, v in level.items() if v is not None)
 
 
 def _jitter(n: int, width: float) -> np.ndarray:
@@ -94,9 +103,11 @@ def fig_performance(sweep: SweepFiles, target: float = 0.95) -> Any:
 
 
 def _groups(stats: dict[str, Any] | None) -> dict[tuple, list[dict[str, Any]]]:
+    """stats.json's groups by task level (:func:`level_keys`), never pooling two levels."""
+    keys = level_keys(stats)
     out: dict[tuple, list[dict[str, Any]]] = {}
     for g in (stats or {}).get("groups") or []:
-        out.setdefault(tuple(g.get(k) for k in LEVEL_KEYS), []).append(g)
+        out.setdefault(tuple(g.get(k) for k in keys), []).append(g)
     return out
 
 
@@ -107,6 +118,7 @@ def fig_fqp_delta(sweep: SweepFiles) -> Any:
     groups = _groups(sweep.stats)
     if not groups:
         return None
+    keys = level_keys(sweep.stats)
     rows = [("frac_qp", "F_QP (all grid points)"), ("frac_qp_bounded", "F_QP (bounded points)")]
     fig, axes = new_figure(3.6 * len(groups), 5.0, ncols=len(groups), nrows=2, sharey="row")
     done = sweep.done
@@ -131,7 +143,7 @@ def fig_fqp_delta(sweep: SweepFiles) -> Any:
                     label=ALGO_NAME[algo],
                 )
                 sub = done[(done["algo"] == algo)] if "algo" in done else done.iloc[:0]
-                for name, val in zip(LEVEL_KEYS, level, strict=True):
+                for name, val in zip(keys, level, strict=True):
                     if name in sub and val is not None:
                         sub = sub[sub[name].astype(str) == str(val)]
                 if key in sub:
@@ -170,9 +182,7 @@ def fig_fqp_delta(sweep: SweepFiles) -> Any:
             ax.set_ylabel(ylabel)
             ax.set_xlabel("initialisation width δ")
             ax.set_ylim(bottom=0)
-        axes[0, j].set_title(
-            _level_name(dict(zip(LEVEL_KEYS, level, strict=True))) + "\n", fontsize=8
-        )
+        axes[0, j].set_title(_level_name(dict(zip(keys, level, strict=True))) + "\n", fontsize=8)
     axes[0, -1].legend(fontsize=6, loc="upper left")
     return fig
 
