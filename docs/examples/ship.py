@@ -48,6 +48,12 @@ def main() -> None:
     p.add_argument("--command", default="make run", help="the command that made the study")
     p.add_argument("--note", default="", help="what else ran on the machine meanwhile, if anything")
     p.add_argument("--study", type=Path, help="a sensitivity study's file (default: the preset)")
+    p.add_argument(
+        "--wall-s",
+        type=float,
+        help="the study's wall seconds where the files cannot tell (a study assembled from "
+        "several runs: say how in --note); default: first run directory opened to last outcome",
+    )
     args = p.parse_args()
     if (args.sweep / STUDY_FILE).is_file():
         ship_sensitivity(args)
@@ -61,6 +67,8 @@ def main() -> None:
     results = pd.read_parquet(args.sweep / RESULTS_FILE)
     results.to_csv(args.out / "results.csv", index=False)
     record = sweep_record(args.sweep)
+    if args.wall_s is not None:
+        record["wall_s"] = args.wall_s
     env = environment_info()
     write_json(
         args.out / "run.json",

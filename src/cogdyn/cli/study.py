@@ -23,6 +23,7 @@ from cogdyn.experiments.sensitivity import (
 )
 from cogdyn.experiments.similarity import sweep_similarity
 from cogdyn.experiments.spec import is_setting_axis, load_sweep
+from cogdyn.experiments.stats import LEVEL_KEYS
 from cogdyn.experiments.sweep import (
     default_workers,
     run_sweep,
@@ -60,7 +61,7 @@ def print_stats(stats: dict[str, Any]) -> None:
         level = ", ".join(
             f"{k} {g[k]}"
             for k in g
-            if k in ("task", "dim_ring", "coherences") or is_setting_axis(k)
+            if k in LEVEL_KEYS or is_setting_axis(k)
         )
         mw = g["mann_whitney"]
         print(
@@ -77,6 +78,14 @@ def print_stats(stats: dict[str, Any]) -> None:
             for m in ("accuracy", "updates_to_criterion")
         )
         print(f"F_QP vs performance ({algo}): {parts}")
+    c = stats.get("central") or {}
+    if c.get("effect") is not None:
+        lo, hi = c.get("ci") or (None, None)
+        print(
+            f"F_QP RL − SL over the study (stratified by δ and level): {fmt(c['effect'])} "
+            f"[95 % CI {fmt(lo)}, {fmt(hi)}], p={fmt(c.get('p'))}, "
+            f"{c.get('n_rl')} vs {c.get('n_sl')} networks"
+        )
 
 
 def _execution(args: argparse.Namespace) -> dict[str, Any]:
