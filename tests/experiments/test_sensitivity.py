@@ -28,6 +28,7 @@ from cogdyn.experiments.sensitivity import (
     study_from_dict,
     variant_dir,
 )
+from cogdyn.experiments.spec import load_sweep
 from cogdyn.report.build import build_report
 from cogdyn.report.sensitivity import (
     NOT_RUN,
@@ -79,7 +80,14 @@ def tiny_study(variants: list | None = None) -> dict:
 
 def test_the_preset_loads_with_every_factor_the_issue_names() -> None:
     study = load_study("sensitivity")
-    assert study.base.name == "quick" and len(study.base.cells) == 30
+    assert len(study.base.cells) == 30
+    # The base is the quick study's first level, cell for cell (its configs and analysis).
+    quick = [c for c in load_sweep("quick").cells if c.params["sigma"] == 0.45]
+    assert [c.config for c in study.base.cells] == [c.config for c in quick]
+    assert study.base.analysis == quick[0].analysis
+    # Its noise variant is the quick study's second level.
+    second = [c.config for c in load_sweep("quick").cells if c.params["sigma"] == 0.7]
+    assert [c.config for c in study.variant("noise-0.7").sweep.cells] == second
     keys = {k for v in study.variants for k in v.settings}
     for key in (
         "task.sigma",

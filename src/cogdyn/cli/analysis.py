@@ -143,7 +143,7 @@ def add_commands(sub: Any) -> None:
         "analyze",
         help="attractor census, fixed points and populations of a trained run",
         description="Attractor census, fixed points and populations of a trained run. Typical "
-        "cost: 35–198 s per N = 250 network at --grid 11 --starts 0 on 4 checkpoints, 1 thread "
+        "cost: 27–198 s per N = 250 network at --grid 11 --starts 0 on 4 checkpoints, 1 thread "
         "of a shared 2-core machine (min–max of the quick study, 2026-12-01, "
         "docs/examples/quick); the default grid 21 × 3 starts has 11× the census orbits and "
         "costs more. It prints a calibrated bound of the census before it starts.",

@@ -40,8 +40,9 @@ SWEEP_DESCRIPTION = (
     "file is one cell. Axes: algo, delta, seed (required), dim_ring, coherences, sigma, and any "
     'other setting as a quoted dotted key: "train.lr", "ppo.entropy_coef", "task.stimulus", '
     '"analysis.n_trials", "analysis.census.grid", "analysis.classify.zero_tol", ... '
-    "(docs/sweeps.md). Typical cost: the quick preset's 30 cells took 44.7 min on 2 workers of "
-    "a shared 2-core machine (2026-12-01, docs/examples/quick/run.json). Before it starts it "
+    "(docs/sweeps.md). Typical cost: the quick preset's 60 cells took ≈ 86 min on 2 workers of "
+    "a shared 2-core machine (2026-12-01, two runs: docs/examples/quick/run.json). Before it "
+    "starts it "
     "prints an estimate: from the done cells' median times on a resume, else the census bound "
     "of one checkpoint (training to criterion is not predictable)."
 )
@@ -312,8 +313,8 @@ def add_commands(sub: Any) -> None:
         "reproduce",
         help="the main job: a preset sweep, its statistics and the report",
         description="Run a preset sweep, its statistics and the report. Typical cost: "
-        "--preset quick took 44.7 min on a shared 2-core machine (2026-12-01, "
-        "docs/examples/quick/run.json); --preset paper (240 cells, default census) is estimated, "
+        "--preset quick (60 cells) took ≈ 86 min on a shared 2-core machine (2026-12-01, "
+        "two runs: docs/examples/quick/run.json); --preset paper (240 cells, default census) is estimated, "
         "not measured, at roughly 120 core-hours (docs/sweeps.md). The sweep prints its own "
         "estimate before it starts.",
     )
@@ -321,8 +322,9 @@ def add_commands(sub: Any) -> None:
         "--preset",
         choices=["quick", "paper", "sensitivity"],
         default="quick",
-        help="quick: 30 networks on a laptop (default); paper: 240, for a cluster; "
-        "sensitivity: the quick study and its one-factor variants (`cogdyn sensitivity`)",
+        help="quick: 60 networks (2 noise levels) on a laptop (default); paper: 240, for a "
+        "cluster; sensitivity: the quick study's first level and its one-factor variants "
+        "(`cogdyn sensitivity`)",
     )
     p.add_argument("--out", help="sweep directory (default runs/PRESET)")
     _executor_flags(p)
@@ -332,7 +334,7 @@ def add_commands(sub: Any) -> None:
         "report",
         help="the study's HTML report from a sweep directory",
         description="Write the study's HTML report from a sweep directory. Typical cost: "
-        "9 s for the quick study's 30 networks, measured on a 2-core machine shared with other "
+        "9 s for the one-level quick study's 30 networks, measured on a 2-core machine shared with other "
         "work (2026-12-01, torch 2.13.0 CPU).",
     )
     p.add_argument("sweep_dir", help="a directory written by `cogdyn sweep`")
@@ -343,7 +345,7 @@ def add_commands(sub: Any) -> None:
         "similarity",
         help="dissimilarity between the networks of a sweep (Procrustes, CCA, DSA)",
         description="Dissimilarity between the networks of a sweep (Procrustes, CCA, DSA). "
-        "Typical cost: 54 s for the quick study's 30 networks, all three methods, measured on a "
+        "Typical cost: 54 s for the one-level quick study's 30 networks, all three methods, measured on a "
         "2-core machine shared with other work (2026-12-01, torch 2.13.0 CPU).",
     )
     p.add_argument("sweep_dir", help="a directory written by `cogdyn sweep`")
