@@ -59,11 +59,7 @@ def print_stats(stats: dict[str, Any]) -> None:
     """The headline statistics of a sweep, as a few readable lines."""
     print(f"cells: {stats['n_done']} done, {stats['n_failed']} failed of {stats['n_cells']}")
     for g in stats["groups"]:
-        level = ", ".join(
-            f"{k} {g[k]}"
-            for k in g
-            if k in LEVEL_KEYS or is_setting_axis(k)
-        )
+        level = ", ".join(f"{k} {g[k]}" for k in g if k in LEVEL_KEYS or is_setting_axis(k))
         mw = g["mann_whitney"]
         print(
             f"δ={g['delta']:g} ({level}): F_QP ppo {_ms(g['ppo'])} vs sl {_ms(g['sl'])}; "
@@ -314,9 +310,9 @@ def add_commands(sub: Any) -> None:
         help="the main job: a preset sweep, its statistics and the report",
         description="Run a preset sweep, its statistics and the report. Typical cost: "
         "--preset quick (60 cells) took ≈ 86 min on a shared 2-core machine (2026-12-01, "
-        "two runs: docs/examples/quick/run.json); --preset paper (240 cells, default census) is estimated, "
-        "not measured, at roughly 120 core-hours (docs/sweeps.md). The sweep prints its own "
-        "estimate before it starts.",
+        "two runs: docs/examples/quick/run.json); --preset paper (240 cells, default census) "
+        "is estimated, not measured, at roughly 120 core-hours (docs/sweeps.md). The sweep "
+        "prints its own estimate before it starts.",
     )
     p.add_argument(
         "--preset",
@@ -334,8 +330,8 @@ def add_commands(sub: Any) -> None:
         "report",
         help="the study's HTML report from a sweep directory",
         description="Write the study's HTML report from a sweep directory. Typical cost: "
-        "9 s for the one-level quick study's 30 networks, measured on a 2-core machine shared with other "
-        "work (2026-12-01, torch 2.13.0 CPU).",
+        "9 s for the one-level quick study's 30 networks, measured on a 2-core machine shared "
+        "with other work (2026-12-01, torch 2.13.0 CPU).",
     )
     p.add_argument("sweep_dir", help="a directory written by `cogdyn sweep`")
     p.add_argument("--out", help="HTML file (default SWEEP_DIR/report.html)")
@@ -345,8 +341,8 @@ def add_commands(sub: Any) -> None:
         "similarity",
         help="dissimilarity between the networks of a sweep (Procrustes, CCA, DSA)",
         description="Dissimilarity between the networks of a sweep (Procrustes, CCA, DSA). "
-        "Typical cost: 54 s for the one-level quick study's 30 networks, all three methods, measured on a "
-        "2-core machine shared with other work (2026-12-01, torch 2.13.0 CPU).",
+        "Typical cost: 54 s for the one-level quick study's 30 networks, all three methods, "
+        "measured on a 2-core machine shared with other work (2026-12-01, torch 2.13.0 CPU).",
     )
     p.add_argument("sweep_dir", help="a directory written by `cogdyn sweep`")
     p.add_argument(
