@@ -49,6 +49,14 @@ def test_the_harder_level_is_the_one_the_ideal_observer_does_worse_on() -> None:
     assert verdict is False and text.index("sigma 0.7") < text.index("sigma 0.45")
 
 
+def test_a_correlation_with_lower_accuracy_is_not_a_performance_gain() -> None:
+    """F_QP falling with accuracy (ρ = −1) at the harder level is a stronger correlation than
+    ρ = 0, but with performance losses: the claim does not hold."""
+    flat, falling = [0.3, 0.2, 0.1, 0.2, 0.3], [0.5, 0.4, 0.3, 0.2, 0.1]
+    verdict, text = _complexity(_table({0.45: (0.994, flat), 0.7: (0.970, falling)}))
+    assert verdict is False and "(ideal observer 0.970): ρ = -1" in text
+
+
 def test_one_level_is_not_tested() -> None:
     verdict, text = _complexity(_table({0.45: (0.994, list(np.linspace(0.1, 0.5, 5)))}))
     assert verdict is None and "fewer than two task levels" in text

@@ -57,8 +57,8 @@ _LOWC = (
 _TREND = "Spearman ρ(δ, F_QP(RL)) > 0 with p < 0.05 (stats.json delta_trend)"
 _PERF = (
     "RL: ρ(F_QP, accuracy of the analysed checkpoints) > 0 or ρ(F_QP, updates to criterion) < 0 "
-    "with Benjamini–Hochberg q < 0.05 over the two (stats.json performance); and |ρ(F_QP, "
-    "accuracy)| of the hardest task level > that of the easiest (stats.json "
+    "with Benjamini–Hochberg q < 0.05 over the two (stats.json performance); and ρ(F_QP, "
+    "accuracy) of the hardest task level > 0 and > that of the easiest (stats.json "
     "performance_by_level, ≥ 2 levels; a level is harder when the ideal observer's accuracy on "
     "it is lower, whichever axis it varies: choices, coherences, noise)"
 )

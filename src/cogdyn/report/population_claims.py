@@ -95,9 +95,14 @@ def performance_rules(ev: Evidence) -> tuple[Part, Part]:
         + f": ρ = {fmt(rho)}"
         for level, ideal, rho in levels
     )
+    # "Correlates with performance gains, particularly as complexity increases": at the hardest
+    # level F_QP goes with higher accuracy (ρ > 0), and more so than at the easiest. A
+    # correlation with lower accuracy is one with performance losses, however strong.
+    easy, hard = levels[0][2], levels[-1][2]
     return first, (
-        abs(levels[-1][2]) > abs(levels[0][2]),
-        f"RL ρ(F_QP, {acc_key.replace('_', ' ')}) easiest → hardest level: {text}",
+        hard > 0 and hard > easy,
+        f"RL ρ(F_QP, {acc_key.replace('_', ' ')}) easiest → hardest level: {text} "
+        "(the claim: ρ > 0 at the hardest level and above the easiest's)",
     )
 
 
