@@ -312,8 +312,7 @@ def add_commands(sub: Any) -> None:
         "--preset quick (60 cells) took ≈ 86 min on a shared 2-core machine (2026-12-01, "
         "two runs: docs/examples/quick/run.json); --preset paper (240 cells, default census) "
         "is ≈ 60 core-hours at the rates of one measured cell of each kind (docs/sweeps.md). "
-        "The sweep "
-        "prints its own estimate before it starts.",
+        "The sweep prints its own estimate before it starts.",
     )
     p.add_argument(
         "--preset",
