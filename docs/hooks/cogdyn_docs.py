@@ -380,16 +380,24 @@ def _study_section(folder: Path, link: str) -> list[str]:
         f"[results.csv]({link}/results.csv). Copy a new run here with `make examples`."
         + (f" {run['note']}" if run.get("note") else ""),
         "",
-        "### Per paradigm and δ",
+        "### Per task level, paradigm and δ",
         "",
         "Mean ± SD over networks (each network: the mean over its headline checkpoints, those "
         "at criterion on fresh trials); *acc min* is the lowest fresh-trial accuracy of any "
         "headline checkpoint.",
         "",
-        "| paradigm | δ | n | " + " | ".join(n for _, n in MEASURES) + " | acc min | updates |",
-        "|---|---|---|" + "---|" * len(MEASURES) + "---|---|",
     ]
-    for (algo, delta), g in done.groupby(["algo", "delta"]):
+    levels = [k for k in ("dim_ring", "sigma") if k in done and done[k].nunique() > 1]
+    out += [
+        "| "
+        + "".join(f"{k} | " for k in levels)
+        + "paradigm | δ | n | "
+        + " | ".join(n for _, n in MEASURES)
+        + " | acc min | updates |",
+        "|" + "---|" * (len(levels) + 3) + "---|" * len(MEASURES) + "---|---|",
+    ]
+    for key, g in done.groupby([*levels, "algo", "delta"]):
+        *level, algo, delta = key
         cells = []
         for col, _ in MEASURES:
             v = g[col].dropna() if col in g else g.iloc[:0, 0]
@@ -401,7 +409,9 @@ def _study_section(folder: Path, link: str) -> list[str]:
         acc = g["analysed_accuracy_min"].min() if "analysed_accuracy_min" in g else None
         upd = g["updates_to_criterion"].median()
         out.append(
-            f"| {str(algo).upper()} | {delta:g} | {len(g)} | "
+            "| "
+            + "".join(f"{v:g} | " for v in level)
+            + f"{str(algo).upper()} | {delta:g} | {len(g)} | "
             + " | ".join(cells)
             + f" | {_num(float(acc) if acc is not None else None)} | {upd:.0f} |"
         )
