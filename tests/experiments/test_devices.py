@@ -114,3 +114,23 @@ def test_a_census_map_moves_between_devices_and_a_step_map_refuses():
     assert same[0] is fmap
     with pytest.raises(ValueError, match="only a ReLU RNN"):
         _on_device(object(), torch.zeros(2, 3), "meta")  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_ray_refuses_a_cuda_cell_on_a_cluster_without_gpus(tmp_path, monkeypatch):
+    """Ray would keep such a task waiting for a GPU forever: it is refused before submitting,
+    in one line naming train.device, and nothing is trained."""
+    pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    from cogdyn.errors import ConfigError
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "num_gpus": 0})
+    monkeypatch.setenv("RAY_ADDRESS", cluster.address)
+    try:
+        with pytest.raises(ConfigError, match="has no GPU") as err:
+            run_sweep(_tiny_on(tmp_path, "cuda", 2), tmp_path / "ray", executor="ray")
+    finally:
+        cluster.shutdown()
+    assert err.value.field == "train.device"
+    assert not list((tmp_path / "ray").glob("runs/*/model.safetensors"))

@@ -6,14 +6,15 @@ takes the cells to run and calls ``on_event(kind, cell_id, record)`` with kind `
 ``ended`` (``record`` is the cell's ``cell.json`` once it ended).
 
 * :class:`LocalExecutor`: one process per cell (``python -m cogdyn.experiments.worker``), at
-  most ``workers`` at once, each with ``threads`` torch threads; when cells train on ``cuda``
-  or ``auto``, each worker sees one GPU (``CUDA_VISIBLE_DEVICES``, the least used of the
-  visible ones). A worker killed by a signal is
+  most ``workers`` at once, each with ``threads`` torch threads; the worker of a cell on
+  ``cuda`` or ``auto`` sees one GPU (``CUDA_VISIBLE_DEVICES``, the least used of the visible
+  ones). A worker killed by a signal is
   recorded as a failed cell; the workers die with the sweep (``PR_SET_PDEATHSIG``), so a killed
   sweep leaves no orphan writing into its directory.
 * :class:`RayExecutor`: each cell is a Ray task (``num_cpus = threads``; ``num_gpus = 1`` for
-  cells on ``cuda``, or on ``auto`` where the cluster has GPUs) on a local or remote
-  cluster (``address``). The sweep directory must be on a file system every node sees.
+  cells on ``cuda``, or on ``auto`` where the cluster has GPUs; a cell on ``cuda`` is refused
+  up front on a cluster without GPUs) on a local or remote cluster (``address``). The sweep
+  directory must be on a file system every node sees.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class LocalExecutor:
                 while pending and len(running) < self.workers:
                     cell_id = pending.pop(0)
                     cell_env = env
-                    if gpus:
+                    if gpus and cell_device(sweep, cell_id) != "cpu":
                         gpu = min(gpus, key=lambda g: sum(v == g for v in on_gpu.values()))
                         on_gpu[cell_id] = gpu
                         cell_env = {**env, "CUDA_VISIBLE_DEVICES": gpu}
@@ -178,11 +179,11 @@ def _ray_cell(sweep_dir: str, source: dict[str, Any], cell_id: str, threads: int
 
     torch.set_num_threads(threads)
     with cell_log(Path(sweep_dir) / LOGS_DIR / f"{cell_id}.log"):
-        print(
-            f"== {cell_id}: Ray worker pid {os.getpid()} on {platform.node()}{gpu_note()}",
-            flush=True,
-        )
-        record = run_cell(sweep_dir, sweep_from_json(source), cell_id, wait_s=LOCK_WAIT_S)
+        sweep = sweep_from_json(source)
+        # Ray leaves a CPU task the node's own CUDA_VISIBLE_DEVICES: only a GPU cell names one.
+        note = gpu_note() if cell_device(sweep, cell_id) != "cpu" else ""
+        print(f"== {cell_id}: Ray worker pid {os.getpid()} on {platform.node()}{note}", flush=True)
+        record = run_cell(sweep_dir, sweep, cell_id, wait_s=LOCK_WAIT_S)
         print(f"{cell_id}: {record['status']} {record.get('error', '')}".rstrip(), flush=True)
     return record
 
@@ -239,10 +240,27 @@ class RayExecutor:
             raise ConfigError("--address", f"no Ray cluster to attach to ({e})") from None
         refs: dict[Any, str] = {}
         try:
-            task = ray.remote(num_cpus=sweep.threads, max_retries=RAY_RETRIES)(_ray_cell)
-            runtime_env = {"env_vars": thread_env(sweep.threads)}
+            common: dict[str, Any] = {
+                "num_cpus": sweep.threads,
+                "max_retries": RAY_RETRIES,
+                "runtime_env": {"env_vars": thread_env(sweep.threads)},
+            }
+            # A GPU task is its own remote function: declared with num_gpus, Ray gives each
+            # call a fresh worker process (max_calls = 1), so a cell never inherits another
+            # cell's CUDA context or GPU.
+            tasks = {
+                False: ray.remote(**common)(_ray_cell),
+                True: ray.remote(**common, num_gpus=1)(_ray_cell),
+            }
             source = ray.put(sweep.to_json())  # once, not serialised into every task
             cluster_gpus = ray.cluster_resources().get("GPU", 0)
+            on_cuda = [c for c in cells if cell_device(sweep, c) == "cuda"]
+            if on_cuda and not cluster_gpus:
+                raise ConfigError(
+                    "train.device",
+                    f"cell {on_cuda[0]} trains on cuda but the Ray cluster has no GPU "
+                    "(allowed there: cpu, auto)",
+                )
             pending = list(cells)
             cap = self.workers or len(pending)
             while pending or refs:
@@ -252,9 +270,7 @@ class RayExecutor:
                     # CUDA_VISIBLE_DEVICES; a cell on auto, where the cluster has GPUs.
                     device = cell_device(sweep, cell_id)
                     gpu = device == "cuda" or (device == "auto" and cluster_gpus > 0)
-                    ref = task.options(runtime_env=runtime_env, num_gpus=1 if gpu else 0).remote(
-                        str(sweep_dir), source, cell_id, sweep.threads
-                    )
+                    ref = tasks[gpu].remote(str(sweep_dir), source, cell_id, sweep.threads)
                     refs[ref] = cell_id
                     on_event("started", cell_id, None)
                 done, _ = ray.wait(list(refs), num_returns=1)
