@@ -36,6 +36,7 @@ import torch
 from cogdyn.analysis.census import CensusOptions, attractor_census, census_summary
 from cogdyn.cli import main as cogdyn_main
 from cogdyn.devices import resolve_device, synchronize
+from cogdyn.experiments.cell import read_record
 from cogdyn.io import load_run, read_summary
 from cogdyn.tasks import CtxDM
 
@@ -157,19 +158,15 @@ def main() -> None:
         ["sweep", str(sweep_file), "--out", str(out), "--workers", "4", "--no-progress"]
     )
     print(f"   exit {rc}, {time.perf_counter() - start:.1f} s wall", flush=True)
-    for record in sorted((out / "cells").glob("*.json")):
-        text = record.read_text()
-        cell = record.stem
-        log = (
-            (out / "logs" / f"{cell}.log").read_text()
-            if (out / "logs" / f"{cell}.log").is_file()
-            else ""
-        )
+    for path in sorted((out / "cells").glob("*.json")):
+        cell = path.stem
+        record = read_record(out, cell) or {}
+        log_file = out / "logs" / f"{cell}.log"
+        log = log_file.read_text() if log_file.is_file() else ""
         gpu = re.search(r"CUDA_VISIBLE_DEVICES=(\S*)", log)
-        times = dict(re.findall(r'"(train_s|analysis_s|status)": "?([\w.]+)"?', text))
         print(
-            f"   {cell}: {times.get('status')}, train {times.get('train_s')} s, analysis "
-            f"{times.get('analysis_s')} s, GPU {gpu.group(1) if gpu else '-'}",
+            f"   {cell}: {record.get('status')}, train {record.get('train_s')} s, analysis "
+            f"{record.get('analysis_s')} s, GPU {gpu.group(1) if gpu else '-'}",
             flush=True,
         )
     print(f"\nruns in {root}", flush=True)

@@ -26,15 +26,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from cogdyn.experiments.sensitivity import study_path
+from cogdyn.experiments.sensitivity import BASE, study_path
 from cogdyn.io import (
     BASE_DIR,
     CLAIMS_FILE,
+    CONFIG_FILE,
+    ENV_FILE,
+    RECORDS_DIR,
     REPORT_FILE,
     RESULTS_FILE,
+    RUNS_DIR,
     SENSITIVITY_FILE,
     STATS_FILE,
     STUDY_FILE,
+    SWEEP_FILE,
     VARIANTS_DIR,
     environment_info,
     write_json,
@@ -58,7 +63,7 @@ def main() -> None:
     if (args.sweep / STUDY_FILE).is_file():
         ship_sensitivity(args)
         return
-    for name in (REPORT_FILE, CLAIMS_FILE, STATS_FILE, RESULTS_FILE, "sweep.json"):
+    for name in (REPORT_FILE, CLAIMS_FILE, STATS_FILE, RESULTS_FILE, SWEEP_FILE):
         if not (args.sweep / name).is_file():
             raise SystemExit(f"{args.sweep / name} is missing: finish the study (and its report)")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -86,24 +91,24 @@ def main() -> None:
 
 def sweep_record(sweep: Path) -> dict:
     """What a sweep directory's files say of its run: cells, done, seconds, commits, span."""
-    cells = [json.loads(f.read_text()) for f in sorted((sweep / "cells").glob("*.json"))]
+    cells = [json.loads(f.read_text()) for f in sorted((sweep / RECORDS_DIR).glob("*.json"))]
     # A copied analysis (a sensitivity variant's reused cell analysed as in the base) cost
     # nothing here, whatever seconds its record carries.
     own = [c for c in cells if not c.get("analysis_from")]
     # From the first run directory opened (its config.json is written once, as training
     # starts) to the last cell's outcome: the sweep's wall time, resumed or not rewriting it.
     # Reused run directories of a sensitivity variant link the base's config.json: not theirs.
-    opened = [f for f in (sweep / "runs").glob("*/config.json") if not f.is_symlink()]
-    outcomes = [f.stat().st_mtime for f in (sweep / "cells").glob("*.json")]
+    opened = [f for f in (sweep / RUNS_DIR).glob(f"*/{CONFIG_FILE}") if not f.is_symlink()]
+    outcomes = [f.stat().st_mtime for f in (sweep / RECORDS_DIR).glob("*.json")]
     start = min((f.stat().st_mtime for f in opened), default=min(outcomes, default=0.0))
     end = max(outcomes, default=start)
     commits: dict[str, int] = {}
-    for f in (sweep / "runs").glob("*/env.json"):
+    for f in (sweep / RUNS_DIR).glob(f"*/{ENV_FILE}"):
         if f.is_symlink():
             continue
         commit = str(json.loads(f.read_text()).get("git_commit") or "unknown")[:7]
         commits[commit] = commits.get(commit, 0) + 1
-    spec = json.loads((sweep / "sweep.json").read_text())
+    spec = json.loads((sweep / SWEEP_FILE).read_text())
     return {
         "date": datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%d"),
         "training_commits": commits,
@@ -136,14 +141,14 @@ def ship_sensitivity(args: argparse.Namespace) -> None:
     )
     if source is not None:  # the file it was written as: the preset, or --study
         shutil.copyfile(source, args.out / "sensitivity.toml")
-    entries = {"base": sweep_record(study / BASE_DIR)}
+    entries = {BASE: sweep_record(study / BASE_DIR)}
     variants = study / VARIANTS_DIR
     for vdir in sorted(variants.iterdir()) if variants.is_dir() else []:
-        if (vdir / "sweep.json").is_file():
+        if (vdir / SWEEP_FILE).is_file():
             entries[vdir.name] = sweep_record(vdir)
     env = environment_info()
     date = max(e["date"] for e in entries.values())
-    ran = [e for name, e in entries.items() if name != "base"]
+    ran = [e for name, e in entries.items() if name != BASE]
     write_json(
         args.out / "run.json",
         {

@@ -387,7 +387,10 @@ def _study_section(folder: Path, link: str) -> list[str]:
         "headline checkpoint.",
         "",
     ]
-    levels = [k for k in ("dim_ring", "sigma") if k in done and done[k].nunique() > 1]
+    from cogdyn.experiments.stats import level_keys
+
+    # The task levels the study sweeps (its level keys with more than one value).
+    levels = [k for k in level_keys(done) if done[k].nunique() > 1]
     out += [
         "| "
         + "".join(f"{k} | " for k in levels)
@@ -410,7 +413,7 @@ def _study_section(folder: Path, link: str) -> list[str]:
         upd = g["updates_to_criterion"].median()
         out.append(
             "| "
-            + "".join(f"{v:g} | " for v in level)
+            + "".join(f"{v:g} | " if isinstance(v, float) else f"{v} | " for v in level)
             + f"{str(algo).upper()} | {delta:g} | {len(g)} | "
             + " | ".join(cells)
             + f" | {_num(float(acc) if acc is not None else None)} | {upd:.0f} |"

@@ -128,15 +128,15 @@ def analyze_run(
     config, final_model = io.load_run(run_dir)
     where = resolve_device(device, "analyze.device")
     movable = config.task.is_ctxdm and is_relu_rnn(final_model)
-    if where.type != "cpu" and not movable and device == "auto":
+    if where.type != "cpu" and not movable:
+        if device != "auto":
+            kind = network_kind(final_model) if config.task.is_ctxdm else f"{config.task.name} run"
+            raise ConfigError(
+                "analyze.device",
+                f"the census leaves the CPU for a ReLU RNN on ctxdm only; this is a {kind} "
+                "(allowed: cpu)",
+            )
         where = torch.device("cpu")  # auto: where this census can run
-    elif where.type != "cpu" and not movable:
-        kind = network_kind(final_model) if config.task.is_ctxdm else f"{config.task.name} run"
-        raise ConfigError(
-            "analyze.device",
-            f"the census leaves the CPU for a ReLU RNN on ctxdm only; this is a {kind} "
-            "(allowed: cpu)",
-        )
     if not config.task.is_ctxdm:  # a trial-condition task (neurogym): its own census only
         with _threads(threads):
             classify = (census or CensusOptions()).classify

@@ -22,8 +22,8 @@ from cogdyn.experiments.sensitivity import (
     run_study,
 )
 from cogdyn.experiments.similarity import sweep_similarity
-from cogdyn.experiments.spec import is_setting_axis, load_sweep
-from cogdyn.experiments.stats import LEVEL_KEYS
+from cogdyn.experiments.spec import load_sweep
+from cogdyn.experiments.stats import entry_level
 from cogdyn.experiments.sweep import (
     default_workers,
     run_sweep,
@@ -42,9 +42,8 @@ SWEEP_DESCRIPTION = (
     '"analysis.n_trials", "analysis.census.grid", "analysis.classify.zero_tol", ... '
     "(docs/sweeps.md). Typical cost: the quick preset's 60 cells took ≈ 86 min on 2 workers of "
     "a shared 2-core machine (2026-12-01, two runs: docs/examples/quick/run.json). Before it "
-    "starts it "
-    "prints an estimate: from the done cells' median times on a resume, else the census bound "
-    "of one checkpoint (training to criterion is not predictable)."
+    "starts it prints an estimate: from the done cells' median times on a resume, else the "
+    "census bound of one checkpoint (training to criterion is not predictable)."
 )
 
 
@@ -59,7 +58,7 @@ def print_stats(stats: dict[str, Any]) -> None:
     """The headline statistics of a sweep, as a few readable lines."""
     print(f"cells: {stats['n_done']} done, {stats['n_failed']} failed of {stats['n_cells']}")
     for g in stats["groups"]:
-        level = ", ".join(f"{k} {g[k]}" for k in g if k in LEVEL_KEYS or is_setting_axis(k))
+        level = ", ".join(f"{k} {v}" for k, v in entry_level(g).items())
         mw = g["mann_whitney"]
         print(
             f"δ={g['delta']:g} ({level}): F_QP ppo {_ms(g['ppo'])} vs sl {_ms(g['sl'])}; "

@@ -367,6 +367,15 @@ def _same_analysis(sweep: Sweep, base: Sweep) -> bool:
     return all(same_analysis(a, b) for a, b in zip(sweep.cells, base.cells, strict=True))
 
 
+def copied_cells(study: Study, variant: Variant) -> list[str]:
+    """The variant's reused cells analysed exactly as in the base: their analysis is copied
+    (:func:`copy_base_analysis`), not computed again."""
+    if variant.sweep is None:
+        return []
+    sweep = variant.sweep
+    return [c for c in variant.reused if same_analysis(sweep.cell(c), study.base.cell(c))]
+
+
 def copy_base_analysis(base_dir: Path, vdir: Path, cell_id: str, record: dict[str, Any]) -> None:
     """Give a reused cell whose analysis settings are the base cell's the base's analysis: the
     same network analysed the same way gives the same files, so they are copied, not computed
@@ -445,8 +454,7 @@ def plan(study: Study, out: str | Path | None = None) -> list[PlanRow]:
         if v.sweep is None:
             rows.append(PlanRow(v.name, v.factor, v.value, v.kind, 0, 0))
             continue
-        sweep = v.sweep
-        copied = [c for c in v.reused if same_analysis(sweep.cell(c), study.base.cell(c))]
+        copied = copied_cells(study, v)
         again = [c for c in v.reused if c not in copied]
         rows.append(
             PlanRow(
@@ -547,12 +555,12 @@ def run_study(
             continue
         vdir = variant_dir(out, v.name)
         prepare_dir(vdir, v.sweep)
-        ready = []
+        ready, copied = [], set(copied_cells(study, v))
         for cell_id in v.reused:
             record = read_record(base_dir, cell_id)
             if record is not None and record.get("status") == DONE:
                 link_base_run(run_dir(base_dir, cell_id), run_dir(vdir, cell_id))
-                if same_analysis(v.sweep.cell(cell_id), study.base.cell(cell_id)):
+                if cell_id in copied:
                     copy_base_analysis(base_dir, vdir, cell_id, record)
                 ready.append(cell_id)
         stats[v.name] = run_sweep(v.sweep, vdir, only=[*v.trained, *ready], **flags)[1]

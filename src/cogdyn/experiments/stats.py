@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,12 @@ def level_keys(frame: pd.DataFrame) -> list[str]:
     Paradigm, δ and seed never are (a dotted key may not name them)."""
     settings = [str(c) for c in frame.columns if is_setting_axis(str(c))]
     return [k for k in LEVEL_KEYS if k in frame] + settings
+
+
+def entry_level(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The level of one entry of ``stats.json`` (``groups``, ``*_by_level``): its keys of
+    :data:`LEVEL_KEYS` and its swept settings, with their values, in the entry's order."""
+    return {k: v for k, v in entry.items() if k in LEVEL_KEYS or is_setting_axis(k)}
 
 
 def strata_keys(frame: pd.DataFrame) -> tuple[str, ...]:

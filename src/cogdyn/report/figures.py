@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cogdyn.config import ALGOS
+from cogdyn.experiments.stats import entry_level
 from cogdyn.report.data import SweepFiles, num
 from cogdyn.report.style import (
     ALGO_COLOR,
@@ -22,15 +23,13 @@ from cogdyn.report.style import (
     new_figure,
 )
 
-_NOT_LEVEL = {"delta", *ALGOS, "mann_whitney", "mann_whitney_bounded", "mann_whitney_balance"}
-
 
 def level_keys(stats: dict[str, Any] | None) -> tuple[str, ...]:
     """The keys that tell one task level from another in ``stats.json``'s groups (dim_ring,
     coherences, σ where swept, swept settings such as ``train.lr``), in their order there."""
     keys: dict[str, None] = {}
     for g in (stats or {}).get("groups") or []:
-        keys.update((k, None) for k in g if k not in _NOT_LEVEL)
+        keys.update((k, None) for k in entry_level(g))
     return tuple(keys)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from cogdyn.experiments.stats import IDEAL, LEVEL_KEYS
+from cogdyn.experiments.stats import IDEAL, LEVEL_KEYS, entry_level
 from cogdyn.report.data import num
 from cogdyn.report.evidence import ALPHA, LABELS, Evidence, Part, effect_part, fmt, majority
 
@@ -66,10 +66,10 @@ def performance_rules(ev: Evidence) -> tuple[Part, Part]:
         rho = num(m.get("rho"))
         if rho is None:
             continue
-        level = {k: v for k, v in entry.items() if k not in ("ppo", "sl", IDEAL)}
+        level = entry_level(entry)
         ideal = num(entry.get(IDEAL))
         levels.append((level, ideal, rho))
-    settings = sorted({k for e in entries for k in e if k not in (*LEVEL_KEYS, "ppo", "sl", IDEAL)})
+    settings = sorted({k for e in entries for k in entry_level(e) if k not in LEVEL_KEYS})
     if settings:
         # Levels that differ in swept settings too (train.lr, ...) are not task levels: their
         # extremes would compare learning rates, not complexity.
