@@ -207,6 +207,35 @@ def test_dry_run_counts_what_is_done_and_prices_what_is_left(tmp_path, capsys) -
     assert "left: 3 + 2, ≈ 0.0 h" in lines[-1]
 
 
+def test_cells_left_are_priced_by_their_own_entry_where_it_has_measured_some(tmp_path) -> None:
+    """A variant whose own cells cost 100× the base's (dt, a stop rule that never stops) is
+    priced at its own medians, per algorithm; an algorithm it has not run yet at the base's."""
+    from cogdyn.experiments.sensitivity import seconds_left
+
+    data = tiny_study(VARIANTS[:2])
+    data["grid"]["seed"] = [0, 1]
+    study = study_from_dict(data)
+
+    def done(name: str, cell, train_s: float, analysis_s: float) -> None:
+        io.write_json(
+            variant_dir(tmp_path, name) / "cells" / f"{cell.id}.json",
+            {"cell": cell.id, "params": cell.params, "status": "done", "error": "",
+             "train_s": train_s, "analysis_s": analysis_s},
+        )  # fmt: skip
+
+    assert seconds_left(study, tmp_path) is None  # nothing measured: no seconds
+    for cell in study.base.cells:
+        done(BASE, cell, 10.0, 5.0)
+    lr = study.variant("lr").sweep
+    sl = [c for c in lr.cells if c.params["algo"] == "sl"]
+    done("lr", sl[0], 1000.0, 100.0)
+    seconds, own = seconds_left(study, tmp_path)
+    # lr: its other SL cell at its own 1100 s, its two PPO cells at the base's 15 s;
+    # window: 4 base networks re-analysed at the base's 5 s.
+    assert seconds == pytest.approx(1100 + 2 * 15 + 4 * 5)
+    assert own == ["lr"]
+
+
 def _frame(verdicts: dict[str, list[str]], effects: dict[str, float]) -> pd.DataFrame:
     rows = []
     for variant, vs in verdicts.items():

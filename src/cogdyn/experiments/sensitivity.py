@@ -473,15 +473,71 @@ def plan(study: Study, out: str | Path | None = None) -> list[PlanRow]:
     return rows
 
 
-def measured_cost(out: str | Path) -> dict[str, float] | None:
-    """Median train and analysis seconds of the base's cells that are done (``train_s``,
-    ``analysis_s`` of their records), or None when none has been measured yet."""
-    times = done_seconds(variant_dir(out, BASE))
+def measured_cost(out: str | Path, name: str = BASE) -> dict[str, float] | None:
+    """Median train and analysis seconds of entry ``name``'s done cells (``train_s``,
+    ``analysis_s`` of their records; the base by default), or None when none has been measured
+    yet."""
+    times = done_seconds(variant_dir(out, name))
     train_s = [t for _, t, _ in times]
     analysis_s = [a for _, _, a in times if a is not None]
     if not train_s or not analysis_s:
         return None
     return {"train_s": statistics.median(train_s), "analysis_s": statistics.median(analysis_s)}
+
+
+def _costs_by_algo(out: str | Path, name: str) -> dict[str, tuple[float, float]]:
+    """Per algorithm, median (train_s, analysis_s) of entry ``name``'s done, measured cells."""
+    by: dict[str, list[tuple[float, float]]] = {}
+    for algo, train_s, analysis_s in done_seconds(variant_dir(out, name)):
+        if analysis_s is not None:
+            by.setdefault(algo, []).append((train_s, analysis_s))
+    return {
+        algo: (statistics.median(t for t, _ in v), statistics.median(a for _, a in v))
+        for algo, v in by.items()
+    }
+
+
+def seconds_left(study: Study, out: str | Path) -> tuple[float, list[str]] | None:
+    """Cell-seconds the study directory ``out`` still needs, and the entries priced by their
+    own done cells; None before any base cell has been measured.
+
+    A cell still to train costs the median training + analysis of the cells of its algorithm
+    done in its own entry, where there are some (a variant that changes the trials, dt or the
+    stop rule costs what its own cells cost, not what the base's do), else the base's; a base
+    network still to re-analyse costs the base's median analysis of its algorithm."""
+    overall = measured_cost(out)
+    if overall is None:
+        return None
+    base = _costs_by_algo(out, BASE)
+    fallback = (overall["train_s"], overall["analysis_s"])
+
+    def algo(sweep: Sweep, cell_id: str) -> str:
+        return str(sweep.cell(cell_id).config.get("train", {}).get("algo"))
+
+    def left(name: str, ids: list[str]) -> list[str]:
+        vdir = variant_dir(out, name)
+        return [c for c in ids if (read_record(vdir, c) or {}).get("status") != DONE]
+
+    total, own = 0.0, []
+    entries = [(BASE, study.base, [c.id for c in study.base.cells], [])]
+    for v in study.variants:
+        if v.sweep is not None:
+            copied = copied_cells(study, v)
+            entries.append(
+                (v.name, v.sweep, list(v.trained), [c for c in v.reused if c not in copied])
+            )
+    for name, sweep, trained, again in entries:
+        mine = _costs_by_algo(out, name) if name != BASE else base
+        todo = left(name, trained)
+        if name != BASE and todo and any(algo(sweep, c) in mine for c in todo):
+            own.append(name)
+        for c in todo:
+            a = algo(sweep, c)
+            t, s = mine.get(a) or base.get(a) or fallback
+            total += t + s
+        for c in left(name, again):
+            total += (base.get(algo(sweep, c)) or fallback)[1]
+    return total, own
 
 
 def prepare_study(out: str | Path, study: Study) -> None:
@@ -596,14 +652,18 @@ def describe_plan(study: Study, out: str | Path | None = None, workers: int = 1)
     else:
         left_train = sum(max(0, r.train - r.done_train) for r in rows)
         left_again = sum(max(0, r.reanalyse - r.done_again) for r in rows)
-        seconds = (
-            left_train * (cost["train_s"] + cost["analysis_s"]) + left_again * cost["analysis_s"]
+        seconds, own = seconds_left(study, out) or (0.0, [])
+        priced = (
+            f"; {', '.join(own)} at {'its' if len(own) == 1 else 'their'} own cells' medians"
+            if own
+            else ""
         )
         lines.append(
             f"{total}; left: {left_train} + {left_again}, ≈ "
             f"{seconds / max(workers, 1) / 3600:.1f} h on {workers} worker(s) at the "
             f"base's median {cost['train_s']:.0f} s training + {cost['analysis_s']:.0f} s "
-            "analysis per cell (variants with longer trials or finer dt take longer)"
+            f"analysis per cell, per algorithm{priced} (entries not yet started that change "
+            "the trials, dt or the stop rule may take longer)"
         )
     return lines
 
