@@ -10,7 +10,12 @@ starts, 2000 transient + 2000 measured steps, float64, analytic tangent) is run 
 * **brute force** — ``ClassifyOptions(retire=False)``: every orbit iterated for the whole
   window (the path before early retirement);
 * **retire** — ``ClassifyOptions(retire=True)``, the default: orbits that settled on a fixed
-  point or a short cycle leave the batch with exact exponents at the attractor.
+  point or a short cycle leave the batch with exact exponents at the attractor;
+* **screen** (with ``--screen``) — ``ClassifyOptions(screen=True)``: retire, iterated in
+  float32 first, with only the orbits whose float32 evidence does not settle the label
+  confirmed in float64 (``cogdyn.dynamics.classify``, "Screening"). Printed: its time against
+  retire, the fraction of orbits whose float32 result stood, and its labels against brute
+  force.
 
 Printed per network and in total: the time of each, wall-clock and CPU (on a shared machine
 the process's CPU time is the steadier measure; with one thread it is its compute), their
@@ -40,8 +45,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cogdyn.analysis.census import CensusOptions, attractor_census, census_summary
+from cogdyn.analysis.census import CensusOptions, attractor_census, census_map, census_summary
 from cogdyn.cli import main as cogdyn_main
+from cogdyn.dynamics.classify import classify_map
 from cogdyn.io import load_run
 from cogdyn.tasks import CtxDM
 
@@ -62,8 +68,8 @@ def _train(root: Path, threads: int) -> list[Path]:
     return runs
 
 
-def _census(model, task, opts: CensusOptions, retire: bool):
-    classify = dataclasses.replace(opts.classify, retire=retire)
+def _census(model, task, opts: CensusOptions, retire: bool, screen: bool = False):
+    classify = dataclasses.replace(opts.classify, retire=retire, screen=screen)
     opts = dataclasses.replace(opts, classify=classify)
     wall, cpu = time.perf_counter(), time.process_time()
     table = attractor_census(model, task, opts)
@@ -78,12 +84,36 @@ def _exponent_gap(brute, fast, label: str) -> str:
     return f"{label}: median |Δλ₁| {np.median(gap):.1e}, max {gap.max():.1e}"
 
 
+def _screen_line(model, task, opts: CensusOptions, brute, retire_cpu: float, total) -> None:
+    """Time the screened census and compare its labels and F_QP with the brute force's."""
+    classify = dataclasses.replace(opts.classify, screen=True)
+    fmap, x0, _ = census_map(model, task, opts)
+    cpu = time.process_time()
+    result = classify_map(fmap.step, x0, tangent=fmap.tangent_from_next, options=classify)
+    cpu = time.process_time() - cpu
+    labels = np.asarray(result.labels)
+    same = labels == brute["label"].to_numpy()
+    onset = labels.reshape(-1, opts.n_starts)[:, 0]
+    qp = float((onset == "quasi_periodic").mean())
+    qp_b = census_summary(brute)["frac_qp"]
+    kept = result.screened.numpy()
+    total["screen_cpu"] += cpu
+    total["kept"] += int(kept.sum())
+    total["screen_same"] += int(same.sum())
+    print(
+        f"  screen: cpu {cpu:6.1f} s ({retire_cpu / cpu:4.2f}× retire); float32 kept for "
+        f"{kept.mean():.1%}; labels as brute force {same.mean():.2%}; F_QP {qp:.3f} "
+        f"(Δ {qp - qp_b:+.3f})"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", nargs="+", help="run directories (default: train four)")
     p.add_argument("--keep", help="train the default networks into this directory and keep them")
     p.add_argument("--grid", type=int, default=CensusOptions().grid)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--screen", action="store_true", help="also time float32 screening")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     tmp = None
@@ -103,6 +133,7 @@ def main() -> None:
         + ("" if opts.grid == CensusOptions().grid else f" (grid {opts.grid}, not the default)")
     )
     total = {"brute": 0.0, "retire": 0.0, "brute_cpu": 0.0, "retire_cpu": 0.0, "same": 0, "n": 0}
+    total.update(screen_cpu=0.0, kept=0, screen_same=0)
     try:
         for run in runs:
             config, model = load_run(str(run))
@@ -139,6 +170,8 @@ def main() -> None:
                 print("  changed (brute → retire):", moved)
             gaps = [_exponent_gap(brute, fast, lab) for lab in ("fixed_point", "periodic")]
             print("  exact vs window exponents:", "; ".join(gaps))
+            if args.screen:
+                _screen_line(model, task, opts, brute, c_fast, total)
         print(
             f"\ntotal over {len(runs)} networks: wall {total['brute']:.1f} s against "
             f"{total['retire']:.1f} s ({total['brute'] / total['retire']:.1f}×), cpu "
@@ -146,6 +179,14 @@ def main() -> None:
             f"({total['brute_cpu'] / total['retire_cpu']:.1f}×); identical labels "
             f"{total['same'] / total['n']:.2%} of {total['n']} orbits"
         )
+        if args.screen:
+            print(
+                f"screen: cpu {total['screen_cpu']:.1f} s against retire "
+                f"{total['retire_cpu']:.1f} s ({total['retire_cpu'] / total['screen_cpu']:.2f}×), "
+                f"brute force {total['brute_cpu'] / total['screen_cpu']:.2f}×; float32 kept for "
+                f"{total['kept'] / total['n']:.1%} of orbits; labels as brute force "
+                f"{total['screen_same'] / total['n']:.2%}"
+            )
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

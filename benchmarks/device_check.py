@@ -11,7 +11,9 @@ with small budgets, to check the script itself where there is no GPU.
 2. **Census**: that network's census (``cogdyn analyze``'s default grid, 21² × 2 contexts ×
    3 starts, and the quick study's 11² × 2 onset starts) on the CPU and on ``--device``: time of
    each, their ratio, the fraction of orbits with the same label, ΔF_QP and the largest |Δλ₁|
-   of orbits labelled alike (float64 on both; the orbits are the same, the round-off is not).
+   of orbits labelled alike (float64 on both; the orbits are the same, the round-off is not);
+   then the same census with float32 screening on ``--device`` (``classify.screen``): its time
+   against the device's float64 and its labels against the CPU's.
 3. **Sweep**: a 4-cell sweep (SL and PPO × δ ∈ {0.1, 0.2}, short budgets, the quick study's
    census) with ``train.device`` = ``--device`` and 4 local workers, each given its own GPU
    where there are several: wall time, each cell's training and analysis time, and which GPU
@@ -145,6 +147,17 @@ def main() -> None:
             f"({cpu_s / dev_s:.2f}×); same label {100 * same.mean():.2f} %; F_QP "
             f"{fq[0]:.4f} vs {fq[1]:.4f}; max |Δλ₁| (same label) "
             f"{gap.max() if len(gap) else 0.0:.1e}",
+            flush=True,
+        )
+        screened = dataclasses.replace(
+            opts, classify=dataclasses.replace(opts.classify, screen=True)
+        )
+        scr_t, scr_s = _census(net, screened, device)
+        same = cpu_t["label"].to_numpy() == scr_t["label"].to_numpy()
+        print(
+            f"   {name}, float32 screening on {device}: {scr_s:.1f} s ({dev_s / scr_s:.2f}× its "
+            f"float64); same label as the CPU's float64 {100 * same.mean():.2f} %; F_QP "
+            f"{census_summary(scr_t)['frac_qp']:.4f}",
             flush=True,
         )
 

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from cogdyn.dynamics import FrozenInputMap, MapClassification, classify_map
+from cogdyn.dynamics.classify import LABELS
 from cogdyn.dynamics.lyapunov import jacobians, leading_log_moduli, make_propagator
 from cogdyn.dynamics.settle import RowMaps
 
@@ -219,3 +220,61 @@ def test_jacobians_and_deflated_log_moduli() -> None:
     full = torch.linalg.eigvals(jac[0]).abs().log().sort(descending=True).values
     torch.testing.assert_close(lam, full[:3].expand(3, 3), atol=1e-12, rtol=0)
     assert torch.isneginf(leading_log_moduli(torch.zeros(1, 4, 4, dtype=F64), 2)).all()
+
+
+# --- screening in float32 ----------------------------------------------------------------------
+
+
+def test_screening_keeps_settled_float32_labels_and_confirms_the_rest_exactly() -> None:
+    fmap, x0 = random_relu_batch()
+    exact = classify_map(fmap.step, x0, tangent=fmap.tangent_from_next)
+    screened = classify_map(fmap.step, x0, tangent=fmap.tangent_from_next, screen=True)
+    assert exact.screened is None
+    kept = screened.screened
+    assert kept is not None and kept.dtype == torch.bool
+    assert 0 < int(kept.sum()) < len(kept), kept.sum()  # both branches taken
+    assert screened.lyapunov.dtype == F64 and screened.final.dtype == F64
+    labels = torch.tensor([LABELS.index(s) for s in screened.labels])
+    truth = torch.tensor([LABELS.index(s) for s in exact.labels])
+    # Confirmed rows went through the float64 path from their own start and initial frame:
+    # its numbers (up to GEMM round-off in a smaller batch, amplified along chaotic orbits).
+    torch.testing.assert_close(labels[~kept], truth[~kept], atol=0, rtol=0)
+    fin = torch.isfinite(exact.lyapunov[~kept])
+    torch.testing.assert_close(
+        screened.lyapunov[~kept][fin], exact.lyapunov[~kept][fin], atol=2e-3, rtol=0
+    )
+    # Kept rows only carry labels the float32 evidence can settle, and agree with float64.
+    settled = {"fixed_point", "periodic", "quasi_periodic", "chaotic", "divergent"}
+    assert {screened.labels[i] for i in torch.nonzero(kept).reshape(-1).tolist()} <= settled
+    assert (labels == truth).double().mean() >= 0.97
+    # A kept fixed point is the float64 map's fixed point to float32 round-off.
+    fp = kept & (labels == LABELS.index("fixed_point"))
+    assert fp.sum() >= 10
+    h = screened.final[fp]
+    residual = torch.linalg.vector_norm(
+        fmap.select(torch.nonzero(fp).reshape(-1)).step(h) - h, dim=-1
+    )
+    assert float((residual / torch.linalg.vector_norm(h, dim=-1)).max()) < 1e-5
+
+
+def test_screening_needs_a_castable_map_and_retirement() -> None:
+    fmap, x0 = random_relu_batch(batch=12)
+    opts = {"transient": 400, "measure": 400, "max_period": 32, "screen": True}
+
+    def step(h: Tensor) -> Tensor:  # a plain function: its precision is its own
+        return fmap.step(h)
+
+    plain = classify_map(step, x0, tangent=lambda h, v, fh: fmap.tangent(h, v, fh), **opts)
+    assert plain.screened is None
+    reference = classify_map(
+        fmap.step, x0, tangent=fmap.tangent_from_next, **{**opts, "screen": False}
+    )
+    assert plain.labels == reference.labels
+    with pytest.raises(ValueError, match="screen must be False when retire is False"):
+        classify_map(fmap.step, x0, retire=False, screen=True)
+    with pytest.raises(ValueError, match="screen must be a bool"):
+        classify_map(fmap.step, x0, screen=1)
+    # float32 starts: nothing to screen against, classified as they are.
+    low = fmap.to(dtype=torch.float32)
+    single = classify_map(low.step, x0.float(), tangent=low.tangent_from_next, **opts)
+    assert single.screened is None and single.lyapunov.dtype == torch.float32

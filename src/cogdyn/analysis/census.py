@@ -322,7 +322,13 @@ def census_cost(
     fmap, x0, where = _on_device(fmap, x0, device)
     tangent = fmap.tangent_from_next if isinstance(fmap, FrozenInputMap) else None
     short = dataclasses.replace(
-        opts.classify, transient=8, measure=16, max_period=8, long_period=0, retire=False
+        opts.classify,
+        transient=8,
+        measure=16,
+        max_period=8,
+        long_period=0,
+        retire=False,
+        screen=False,
     )
     start = time.perf_counter()
     classify_map(fmap.step, x0, tangent=tangent, options=short)

@@ -53,6 +53,30 @@ over one period, divided by p, for a cycle) instead of a window average, its ``f
 is the point (Newton-polished) or the cycle's state at the window's end, and its frequency and
 amplitude those the window would measure on the cycle (0 for a fixed point).
 
+**Screening** (``screen=True``, float64 starts, a map that can be cast to float32): float32
+matrix products run about 3× faster than float64 ones on a CPU, but float32 round-off is what
+λ ≈ 0 and a recurrence tolerance of 1e-6 are judged against. So every orbit is first
+classified in float32, with the recurrence tolerance raised to float32's default (1000·eps ≈
+1.2e-4, ~10× the rounding accumulated on a cycle), and its float32 result stands only where
+the float32 evidence settles the label with a margin (:data:`SCREEN_MARGIN` = 2 on every
+threshold):
+
+* divergent: crossed the bound (1e6, no float32 rounding is near it);
+* fixed point or cycle retired early: its exact exponent at the attractor contracts the
+  screen's tolerance to a tenth of float64's before the retirement deadline, so the float64
+  orbit settles on it within the window too;
+* quasi-periodic: |λ₁| ≤ zero_tol/2, |λ₂| ≤ zero_tol/2 or ≥ 2·zero_tol (the torus dimension),
+  every recurrence gap ≥ 2× the float32 tolerance (so ≫ float64's), |drift| ≤ drift_tol/2,
+  not growing;
+* chaotic: λ₁ ≥ 2·zero_tol, every gap ≥ 2× the tolerance, not growing.
+
+Every other orbit — cycles and fixed points found only at the window's end, long cycles,
+escape-divergent, unresolved, and any near a threshold — is classified again in float64 from
+its start, with the initial frame it has in the full batch, i.e. exactly as without
+screening. ``MapClassification.screened`` says which rows kept their float32 result; their
+exponents, frequencies and final states are float32's, cast to float64 (a fixed point to
+~1e-7 relative, a quasi-periodic orbit's exponents to its finite-window error).
+
 Conventions that keep NaN out of every field: a ``divergent`` orbit that crossed the bound
 reports λ = +inf (all k) and amplitude = +inf (it grows without bound), period 0, frequency 0,
 and as ``final`` its last state inside the bound; an orbit labelled ``divergent`` by the escape
@@ -64,6 +88,7 @@ finite along a bounded orbit gives λ = +inf and the label ``unresolved``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +102,7 @@ from cogdyn.dynamics.lyapunov import (
     StepFn,
     TangentFn,
     make_propagator,
+    random_frame,
 )
 from cogdyn.dynamics.orbit import OrbitRecorder, OrbitSummary
 from cogdyn.dynamics.settle import CHECK_EVERY, RowMaps, Settler, Window
@@ -163,6 +189,14 @@ class ClassifyOptions:
     shrinks only for a map that can be restricted to fewer rows (see
     :class:`~cogdyn.dynamics.settle.RowMaps`); any other map gets the same labels at the
     brute-force cost."""
+    screen: bool = False
+    """Screen in float32, confirm in float64 (see "Screening" in the module docstring): every
+    orbit is iterated in float32 first, and only those whose label the float32 evidence does
+    not settle with a factor-2 margin on every threshold are iterated again in float64,
+    exactly as without screening. Needs ``retire`` and a map that can be cast (a ``step``
+    bound to an object with ``select`` and ``to(dtype=...)``, e.g. the census's
+    :class:`~cogdyn.dynamics.maps.FrozenInputMap`); any other map, or float32 starts, is
+    classified without screening."""
 
     def __post_init__(self) -> None:
         _check_int("transient", self.transient, 0)
@@ -200,6 +234,10 @@ class ClassifyOptions:
         _check_float("bound", self.bound, "a float > 0 (inf allowed)", lambda v: v > 0)
         if not isinstance(self.retire, bool):
             raise ValueError(f"retire must be a bool, got {self.retire!r}")
+        if not isinstance(self.screen, bool):
+            raise ValueError(f"screen must be a bool, got {self.screen!r}")
+        if self.screen and not self.retire:
+            raise ValueError("screen must be False when retire is False (screening retires orbits)")
 
     def window(self) -> int:
         """The recurrence window, default applied."""
@@ -217,7 +255,11 @@ class ClassifyOptions:
         """The relative recurrence tolerance for ``dtype``, default applied."""
         if self.rtol is not None:
             return self.rtol
-        return max(1e-6, 1000 * torch.finfo(dtype).eps)
+        return _default_rtol(dtype)
+
+
+def _default_rtol(dtype: torch.dtype) -> float:
+    return max(1e-6, 1000 * torch.finfo(dtype).eps)
 
 
 def _check_int(name: str, value: Any, low: int) -> None:
@@ -258,6 +300,9 @@ class MapClassification:
     """(B, D) last state (for an orbit that crossed ``bound``: its last state inside it)."""
     options: ClassifyOptions = field(default_factory=ClassifyOptions)
     """The options used."""
+    screened: Tensor | None = None
+    """(B,) bool with ``screen``: True where the float32 screening's result was kept, False
+    where the orbit was confirmed in float64; None without screening."""
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -338,7 +383,10 @@ def classify_map(
     with torch.no_grad():
         if opts.retire:
             maps = RowMaps(step, jacobian, tangent, x0.detach())
-            return _classify_retiring(x0.detach(), maps, opts)
+            low = maps.cast(torch.float32) if opts.screen and x0.dtype == torch.float64 else None
+            if low is not None:
+                return _classify_screened(x0.detach(), maps, low, opts)
+            return _classify_retiring(x0.detach(), maps, opts).classification(opts)
         return _classify(step, x0.detach(), make_propagator(step, jacobian, tangent), opts)
 
 
@@ -453,6 +501,21 @@ class _Results:
         self.frequency = x0.new_zeros(batch)
         self.amplitude = x0.new_zeros(batch)
         self.final = x0.clone()
+        self.decided = torch.zeros(batch, dtype=torch.bool, device=x0.device)
+        """Rows whose label a screening pass settles (see :class:`_Screen`)."""
+
+    def astype(self, dtype: torch.dtype) -> _Results:
+        """A copy whose floating fields are in ``dtype``."""
+        out = _Results.__new__(_Results)
+        for name in _RESULT_FIELDS:
+            value = getattr(self, name)
+            setattr(out, name, value.to(dtype) if value.is_floating_point() else value.clone())
+        return out
+
+    def take(self, rows: Tensor, other: _Results) -> None:
+        """Rows ``rows`` from ``other``, a classification of those rows alone (in order)."""
+        for name in _RESULT_FIELDS:
+            getattr(self, name)[rows] = getattr(other, name).to(getattr(self, name).dtype)
 
     def put(
         self, rows: Tensor, code: Tensor | int, period: Tensor, lyap: Tensor, **rest: Tensor
@@ -474,6 +537,7 @@ class _Results:
             frequency=torch.zeros_like(inf),
             amplitude=inf,
             final=last_good,
+            decided=torch.ones_like(rows, dtype=torch.bool),
         )
 
     def classification(self, opts: ClassifyOptions) -> MapClassification:
@@ -486,6 +550,9 @@ class _Results:
             final=self.final,
             options=opts,
         )
+
+
+_RESULT_FIELDS = ("codes", "period", "lyapunov", "frequency", "amplitude", "final", "decided")
 
 
 class _Active:
@@ -512,18 +579,34 @@ class _Active:
         return [t[idx] for t in tensors]
 
 
-def _classify_retiring(x0: Tensor, maps: RowMaps, opts: ClassifyOptions) -> MapClassification:
+def _classify_retiring(
+    x0: Tensor,
+    maps: RowMaps,
+    opts: ClassifyOptions,
+    *,
+    screen: _Screen | None = None,
+    rows_of: tuple[int, Tensor] | None = None,
+) -> _Results:
     """:func:`_classify` with early retirement (see :mod:`cogdyn.dynamics.settle`).
 
     Every orbit that does not retire goes through exactly the brute-force steps: the same
-    initial frame, transient, alignment, measurement and rules.
+    initial frame, transient, alignment, measurement and rules. With ``screen`` the results
+    say which rows the evidence settles (:class:`_Screen`). ``rows_of = (B, rows)``: these
+    orbits are rows ``rows`` of a batch of B, and get the initial frames they have there.
     """
     dim = x0.shape[1]
     dtype, device = x0.dtype, x0.device
     generator = torch.Generator().manual_seed(opts.seed)
     k = min(opts.n_exponents, dim)
     active = _Active(x0, maps)
-    flow = Benettin(active.propagate, x0, k, qr_every=opts.qr_every, generator=generator)
+    frame = None
+    if rows_of is not None:
+        n_full, where = rows_of
+        frame = random_frame(n_full, dim, k, dtype=dtype, device=device, generator=generator)
+        frame = frame[where.to(device)]
+    flow = Benettin(
+        active.propagate, x0, k, qr_every=opts.qr_every, generator=generator, frame=frame
+    )
     _check_shapes(active.propagate, x0, flow.frame)
     proj = _projections(dim, dtype, device, generator)
     out = _Results(x0, k)
@@ -561,6 +644,10 @@ def _classify_retiring(x0: Tensor, maps: RowMaps, opts: ClassifyOptions) -> MapC
             if settled is not None:
                 rows = active.rows[settled.rows]
                 codes = torch.where(settled.period == 1, FIXED_POINT, PERIODIC)
+                extra = {}
+                if screen is not None:
+                    lam1 = settled.lyapunov[:, 0]
+                    extra["decided"] = screen.retired(lam1, window.deadline - t)
                 out.put(
                     rows,
                     codes,
@@ -569,6 +656,7 @@ def _classify_retiring(x0: Tensor, maps: RowMaps, opts: ClassifyOptions) -> MapC
                     frequency=settled.frequency,
                     amplitude=settled.amplitude,
                     final=settled.final,
+                    **extra,
                 )
                 keep = torch.ones(len(active), dtype=torch.bool, device=device)
                 keep[settled.rows] = False
@@ -580,7 +668,7 @@ def _classify_retiring(x0: Tensor, maps: RowMaps, opts: ClassifyOptions) -> MapC
     for t in range(opts.transient):
         x = advance(x, t + 1, t >= opts.transient - align, None)
         if not len(active):
-            return out.classification(opts)
+            return out
 
     flow.start()
     recorder = OrbitRecorder(
@@ -590,7 +678,7 @@ def _classify_retiring(x0: Tensor, maps: RowMaps, opts: ClassifyOptions) -> MapC
     for t in range(opts.measure):
         x = advance(x, opts.transient + t + 1, True, recorder)
         if not len(active):
-            return out.classification(opts)
+            return out
     lyap = flow.exponents().to(dtype)
     orbit = recorder.summary()
     none = torch.zeros(len(active), dtype=torch.bool, device=device)
@@ -602,6 +690,7 @@ def _classify_retiring(x0: Tensor, maps: RowMaps, opts: ClassifyOptions) -> MapC
     frequency = dominant_frequency(orbit.series)
     frequency = torch.where((codes == FIXED_POINT) | (codes == DIVERGENT), 0.0, frequency)
     inf = torch.tensor(torch.inf, dtype=dtype, device=device)
+    extra = {} if screen is None else {"decided": screen.decisive(orbit, lyap, codes, opts, dtype)}
     out.put(
         active.rows,
         codes,
@@ -610,8 +699,75 @@ def _classify_retiring(x0: Tensor, maps: RowMaps, opts: ClassifyOptions) -> MapC
         frequency=frequency,
         amplitude=orbit.amplitude,
         final=x,
+        **extra,
     )
-    return out.classification(opts)
+    return out
+
+
+def _classify_screened(
+    x0: Tensor, maps: RowMaps, low: RowMaps, opts: ClassifyOptions
+) -> MapClassification:
+    """Screen every orbit in float32 (map ``low``), confirm the unsettled ones in float64
+    (``maps``); module docstring, "Screening"."""
+    exact_rtol = opts.tolerance(x0.dtype)
+    screen = _Screen(exact_rtol=exact_rtol, rtol=max(exact_rtol, _default_rtol(low.x0.dtype)))
+    first = _classify_retiring(
+        low.x0, low, dataclasses.replace(opts, rtol=screen.rtol), screen=screen
+    )
+    kept = first.decided.to(x0.device)
+    out = first.astype(x0.dtype)
+    confirm = torch.nonzero(~kept).reshape(-1)
+    if len(confirm):
+        exact = _classify_retiring(
+            x0[confirm], maps.restricted(confirm), opts, rows_of=(len(x0), confirm)
+        )
+        out.take(confirm, exact)
+    return dataclasses.replace(out.classification(opts), screened=kept)
+
+
+SCREEN_MARGIN = 2.0
+"""Factor by which float32 evidence must clear every threshold of the labelling rules for its
+label to stand without a float64 confirmation (module docstring, "Screening")."""
+
+
+@dataclass(frozen=True)
+class _Screen:
+    """Which float32 results stand (module docstring, "Screening")."""
+
+    exact_rtol: float
+    """The recurrence tolerance of the float64 classification."""
+    rtol: float
+    """The screening pass's: never below float32's default (rounding on a cycle ~100·eps)."""
+
+    def retired(self, lam1: Tensor, remaining: int) -> Tensor:
+        """A fixed point or cycle retired in float32 stands if its contraction e^{λ₁·t} over
+        the ``remaining`` steps to the deadline takes the screen's tolerance below a tenth of
+        the exact one: a float64 orbit there settles within the window too."""
+        return lam1 * max(remaining, 0) <= math.log(self.exact_rtol / (10 * self.rtol))
+
+    def decisive(
+        self,
+        orbit: OrbitSummary,
+        lyap: Tensor,
+        codes: Tensor,
+        opts: ClassifyOptions,
+        dtype: torch.dtype,
+    ) -> Tensor:
+        """(B,) bool: a quasi-periodic or chaotic orbit measured over the whole window whose
+        evidence clears every threshold by :data:`SCREEN_MARGIN`: no return (every gap ≥ margin
+        × its tolerance, which is ≥ float32's, itself ~10× the rounding on a cycle), |λ₁| (and,
+        for quasi-periodic, |λ₂|) away from zero_tol, drift and escape away from theirs."""
+        m, zt = SCREEN_MARGIN, opts.zero_tol
+        lam1 = lyap[:, 0]
+        no_return = (orbit.recurrence >= m * _recurrence_tol(orbit, opts, dtype)).all(-1)
+        steady = (orbit.growth <= opts.drift_tol / m) | (orbit.escape <= ESCAPE_FACTOR / m)
+        qp = (codes == QUASI_PERIODIC) & (lam1.abs() <= zt / m)
+        qp &= orbit.drift.abs() <= opts.drift_tol / m
+        if lyap.shape[1] > 1:
+            lam2 = lyap[:, 1].abs()
+            qp &= (lam2 <= zt / m) | (lam2 >= zt * m)
+        chaos = (codes == CHAOTIC) & (lam1 >= zt * m)
+        return (qp | chaos) & no_return & steady
 
 
 def _decide(
@@ -622,10 +778,8 @@ def _decide(
     dtype: torch.dtype,
 ) -> tuple[Tensor, Tensor]:
     """Label codes (B,) and periods (B,) from the evidence (rules in the module docstring)."""
-    rtol, zt = opts.tolerance(dtype), opts.zero_tol
-    tol = (rtol * orbit.amplitude + opts.atol).unsqueeze(-1).repeat(1, opts.max_period)
-    tol[:, 0] = rtol * (orbit.centroid_norm + orbit.amplitude) + opts.atol
-    returns = orbit.recurrence <= tol
+    zt = opts.zero_tol
+    returns = orbit.recurrence <= _recurrence_tol(orbit, opts, dtype)
     found = returns.any(-1)
     period = torch.where(found, returns.to(torch.int64).argmax(-1) + 1, 0)
     # λ₁ is NaN only if J was not finite along a bounded orbit; every comparison below is then
@@ -645,6 +799,15 @@ def _decide(
     codes = torch.where(diverged | escaping, DIVERGENT, codes)
     keep = (codes == FIXED_POINT) | (codes == PERIODIC)
     return codes, torch.where(keep, period, 0)
+
+
+def _recurrence_tol(orbit: OrbitSummary, opts: ClassifyOptions, dtype: torch.dtype) -> Tensor:
+    """(B, max_period) tolerance of each lag's return: rtol·amplitude + atol, and for lag 1
+    (a fixed point has no amplitude) rtol·(‖centroid‖ + amplitude) + atol."""
+    rtol = opts.tolerance(dtype)
+    tol = (rtol * orbit.amplitude + opts.atol).unsqueeze(-1).repeat(1, opts.max_period)
+    tol[:, 0] = rtol * (orbit.centroid_norm + orbit.amplitude) + opts.atol
+    return tol
 
 
 def _long_cycles(

@@ -191,6 +191,7 @@ class Benettin:
         *,
         qr_every: int = 1,
         generator: torch.Generator | None = None,
+        frame: Tensor | None = None,
     ) -> None:
         self.propagate = propagate
         self.qr_every = qr_every
@@ -198,7 +199,8 @@ class Benettin:
         batch, dim = x.shape
         self._shape = (batch, dim, k)
         self._dtype, self._device = x.dtype, x.device
-        self.frame = self._fresh(batch)
+        # An initial frame may be given (B, D, k), e.g. rows of a larger batch's random frame.
+        self.frame = self._fresh(batch) if frame is None else frame
         self.log_sum = torch.zeros(batch, k, dtype=torch.float64, device=x.device)
         self.dead = torch.zeros(batch, k, dtype=torch.bool, device=x.device)
         self.count = 0

@@ -115,10 +115,16 @@ class FrozenInputMap:
         """The device of the map's tensors."""
         return self.weight.device
 
-    def to(self, device: torch.device | str) -> FrozenInputMap:
-        """The same map with its tensors on ``device``."""
-        x = None if self.inputs is None else self.inputs.to(device)
-        return FrozenInputMap(self.weight.to(device), self.drive.to(device), self.alpha, x)
+    def to(
+        self, device: torch.device | str | None = None, *, dtype: torch.dtype | None = None
+    ) -> FrozenInputMap:
+        """The same map with its tensors on ``device`` and/or in ``dtype`` (None: unchanged)."""
+
+        def move(t: Tensor) -> Tensor:
+            return t.to(device=device, dtype=dtype)
+
+        x = None if self.inputs is None else move(self.inputs)
+        return FrozenInputMap(move(self.weight), move(self.drive), self.alpha, x)
 
     def select(self, index: Tensor | Sequence[int]) -> FrozenInputMap:
         """The map whose row i is this map's row ``index[i]`` (conditions may repeat)."""

@@ -132,6 +132,30 @@ class RowMaps:
         """Whether a restricted map costs less than the full one."""
         return self.owner is not None
 
+    def cast(self, dtype: torch.dtype) -> RowMaps | None:
+        """The same map in ``dtype``, for an owner with ``to(dtype=...)`` (e.g.
+        :meth:`~cogdyn.dynamics.maps.FrozenInputMap.to`); None for any other map, whose
+        precision only its caller knows."""
+        if self.owner is None or not callable(getattr(self.owner, "to", None)):
+            return None
+        low = self.owner.to(dtype=dtype)
+        return self._on(low, self.x0.to(dtype))
+
+    def restricted(self, rows: Tensor) -> RowMaps:
+        """The map of rows ``rows`` alone, as a batch of its own (row i is row ``rows[i]``);
+        needs a selectable owner (:attr:`shrinks`)."""
+        if self.owner is None:
+            raise ValueError("only a map with select(index) can be restricted to a batch of rows")
+        return self._on(self.owner.select(rows), self.x0[rows])
+
+    def _on(self, owner: Any, x0: Tensor) -> RowMaps:
+        return RowMaps(
+            _rebind(self.step, owner),
+            _rebind(self.jacobian, owner),
+            _rebind(self.tangent, owner),
+            x0,
+        )
+
     def __call__(self, rows: Tensor) -> tuple[StepFn, Propagator]:
         if len(rows) == len(self.x0) and bool(
             (rows == torch.arange(len(rows), device=rows.device)).all()
