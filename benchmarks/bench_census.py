@@ -7,10 +7,12 @@ For the final model of each run directory, in one process and on the same starts
 of :func:`attractor_census` with its defaults (``cogdyn analyze``'s: 2 contexts × grid² × 3
 starts, 2000 transient + 2000 measured steps, float64, analytic tangent) is run twice:
 
-* **brute force** — ``ClassifyOptions(retire=False)``: every orbit iterated for the whole
-  window (the path before early retirement);
-* **retire** — ``ClassifyOptions(retire=True)``, the default: orbits that settled on a fixed
-  point or a short cycle leave the batch with exact exponents at the attractor;
+* **brute force** — ``ClassifyOptions(retire=False, tangent_precision="states")``: every
+  orbit iterated for the whole window, its Lyapunov frame in float64 (the path before early
+  retirement and float32 frames);
+* **retire** — the defaults: orbits that settled on a fixed point or a short cycle leave the
+  batch with exact exponents at the attractor, and the frame of the others is float32 (the
+  states stay float64; ``ClassifyOptions.tangent_precision``);
 * **screen** (with ``--screen``) — ``ClassifyOptions(screen=True)``: retire, iterated in
   float32 first, with only the orbits whose float32 evidence does not settle the label
   confirmed in float64 (``cogdyn.dynamics.classify``, "Screening"). Printed: its time against
@@ -69,7 +71,10 @@ def _train(root: Path, threads: int) -> list[Path]:
 
 
 def _census(model, task, opts: CensusOptions, retire: bool, screen: bool = False):
-    classify = dataclasses.replace(opts.classify, retire=retire, screen=screen)
+    precision = opts.classify.tangent_precision if retire else "states"
+    classify = dataclasses.replace(
+        opts.classify, retire=retire, screen=screen, tangent_precision=precision
+    )
     opts = dataclasses.replace(opts, classify=classify)
     wall, cpu = time.perf_counter(), time.process_time()
     table = attractor_census(model, task, opts)

@@ -72,6 +72,21 @@ def test_tangent_equals_jacobian_product_and_autograd(alpha: float) -> None:
         torch.testing.assert_close(fmap.jacobian(h)[b], auto, rtol=0, atol=1e-13)
 
 
+@pytest.mark.parametrize("alpha", [1.0, 0.4])
+def test_a_float32_frame_for_float64_states_and_a_cast_map(alpha: float) -> None:
+    fmap = FrozenInputMap.from_model(_model(alpha), _rand(4, 7, seed=3))
+    h = _rand(4, 16, seed=4) * 2 - 0.5
+    v = _rand(4, 16, 3, seed=5) - 0.5
+    exact = fmap.tangent(h, v, fmap.step(h))
+    low = fmap.tangent(h, v.float(), fmap.step(h))  # the pattern is the float64 states'
+    assert low.dtype == torch.float32 and FrozenInputMap.float32_tangents
+    torch.testing.assert_close(low.double(), exact, rtol=0, atol=1e-6)
+    assert fmap.tangent(h, v.float()).dtype == torch.float32  # the cast W is reused
+    cast = fmap.to(dtype=torch.float32)
+    assert cast.weight.dtype == cast.drive.dtype == torch.float32 and cast.alpha == alpha
+    torch.testing.assert_close(cast.step(h.float()).double(), fmap.step(h), rtol=0, atol=1e-6)
+
+
 def test_select_and_tile() -> None:
     fmap = FrozenInputMap.from_model(_model(), _rand(3, 7, seed=6))
     tiled = fmap.tile(2)

@@ -278,3 +278,39 @@ def test_screening_needs_a_castable_map_and_retirement() -> None:
     low = fmap.to(dtype=torch.float32)
     single = classify_map(low.step, x0.float(), tangent=low.tangent_from_next, **opts)
     assert single.screened is None and single.lyapunov.dtype == torch.float32
+
+
+# --- the Lyapunov frame's precision ------------------------------------------------------------
+
+
+def test_a_float32_frame_gives_the_labels_and_exponents_of_a_float64_one() -> None:
+    """tangent_precision "auto" holds the frame in float32 for a FrozenInputMap's float64
+    states: the same labels, periods and final states, exponents to ~1e-6 (the states and
+    every random draw are the float64 path's)."""
+    fmap, x0 = random_relu_batch()
+    for retire in (True, False):
+        opts = {"tangent": fmap.tangent_from_next, "retire": retire}
+        full = classify_map(fmap.step, x0, tangent_precision="states", **opts)
+        low = classify_map(fmap.step, x0, **opts)
+        assert low.labels == full.labels
+        assert torch.equal(low.period, full.period)
+        torch.testing.assert_close(low.final, full.final, rtol=0, atol=1e-12)
+        fin = torch.isfinite(full.lyapunov)
+        assert torch.equal(fin, torch.isfinite(low.lyapunov))
+        gap = (low.lyapunov[fin] - full.lyapunov[fin]).abs()
+        assert float(gap.max()) < 1e-4 and float(gap.median()) < 1e-7
+        assert low.lyapunov.dtype == F64
+
+
+def test_the_frame_is_float32_only_where_the_tangent_takes_it() -> None:
+    from cogdyn.dynamics.classify import ClassifyOptions, _frame_dtype
+
+    fmap, _ = random_relu_batch(batch=2)
+    auto, states = ClassifyOptions(), ClassifyOptions(tangent_precision="states")
+    assert _frame_dtype(auto, F64, fmap.tangent_from_next) == torch.float32
+    assert _frame_dtype(auto, torch.float32, fmap.tangent_from_next) == torch.float32
+    assert _frame_dtype(states, F64, fmap.tangent_from_next) == F64
+    assert _frame_dtype(auto, F64, lambda h, v, fh: fmap.tangent(h, v, fh)) == F64
+    assert _frame_dtype(auto, F64, None) == F64  # autograd tangents: the states' dtype
+    with pytest.raises(ValueError, match="tangent_precision must be one of auto, states"):
+        ClassifyOptions(tangent_precision="half")

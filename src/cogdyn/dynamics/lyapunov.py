@@ -192,13 +192,16 @@ class Benettin:
         qr_every: int = 1,
         generator: torch.Generator | None = None,
         frame: Tensor | None = None,
+        dtype: torch.dtype | None = None,
     ) -> None:
         self.propagate = propagate
         self.qr_every = qr_every
         self.generator = generator
         batch, dim = x.shape
         self._shape = (batch, dim, k)
-        self._dtype, self._device = x.dtype, x.device
+        # The frame may be held in a lower precision than the states (``dtype``): growth rates
+        # need ~1e-4, not the states' precision, and the propagator must accept such a frame.
+        self._dtype, self._device, self._draw = dtype or x.dtype, x.device, x.dtype
         # An initial frame may be given (B, D, k), e.g. rows of a larger batch's random frame.
         self.frame = self._fresh(batch) if frame is None else frame
         self.log_sum = torch.zeros(batch, k, dtype=torch.float64, device=x.device)
@@ -209,9 +212,12 @@ class Benettin:
 
     def _fresh(self, n: int) -> Tensor:
         _, dim, k = self._shape
-        return random_frame(
-            n, dim, k, dtype=self._dtype, device=self._device, generator=self.generator
+        # Drawn in the states' dtype whatever the frame's, so that the generator's stream (and
+        # every later draw from it) is the same as with a frame in the states' dtype.
+        frame = random_frame(
+            n, dim, k, dtype=self._draw, device=self._device, generator=self.generator
         )
+        return frame.to(self._dtype)
 
     def _orthonormalize(self, v: Tensor) -> Tensor:
         q, logs, dead = orthonormalize(v)

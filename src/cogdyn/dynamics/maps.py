@@ -66,6 +66,11 @@ class FrozenInputMap:
     alpha: float = 1.0
     inputs: Tensor | None = None
 
+    float32_tangents = True
+    """:meth:`tangent` takes a float32 frame for float64 states (the active set is the states',
+    W is used in float32): what :func:`~cogdyn.dynamics.classify.classify_map` checks before
+    holding its Lyapunov frame in float32 (``ClassifyOptions.tangent_dtype``)."""
+
     def __post_init__(self) -> None:
         w, u = self.weight, self.drive
         if not isinstance(w, Tensor) or w.dim() != 2 or w.shape[0] != w.shape[1]:
@@ -196,6 +201,9 @@ class FrozenInputMap:
     def tangent(self, h: Tensor, v: Tensor, fh: Tensor | None = None) -> Tensor:
         """J(h) V for states (B, N) and tangent frames V (B, N, k), as α D(h)(W V) + (1 − α) V.
 
+        V may be float32 for float64 states (:attr:`float32_tangents`): the active set comes
+        from the states, the product is taken in V's dtype.
+
         Never forms the (B, N, N) Jacobians. ``fh = F(h)``, if given, saves the pre-activation:
         the active set is where F(h) − (1 − α) h = α ReLU(W h + u) is > 0 (exact: an inactive
         unit adds exactly 0). The product is taken as (Vᵀ Wᵀ)ᵀ: the Lyapunov code stores V as a
@@ -211,10 +219,20 @@ class FrozenInputMap:
             mask = fh - (1 - self.alpha) * h > 0
         # Masking in place, by the bool mask itself, is ≈ 1.6× faster than a broadcast product.
         gain = mask if self.alpha == 1.0 else self.alpha * mask.to(v.dtype)
-        out = (v.transpose(-1, -2) @ self.weight.T).mul_(gain.unsqueeze(-2)).transpose(-1, -2)
+        out = (v.transpose(-1, -2) @ self._weight_t(v.dtype)).mul_(gain.unsqueeze(-2))
+        out = out.transpose(-1, -2)
         if self.alpha != 1.0:
             out = out + (1 - self.alpha) * v
         return out
+
+    def _weight_t(self, dtype: torch.dtype) -> Tensor:
+        """Wᵀ in ``dtype`` (the frame's), cast once per map and dtype."""
+        if dtype == self.weight.dtype:
+            return self.weight.T
+        cache = self.__dict__.setdefault("_cast", {})  # frozen: not through __setattr__
+        if dtype not in cache:
+            cache[dtype] = self.weight.T.to(dtype)
+        return cache[dtype]
 
 
 def _shape(x: object) -> str:
