@@ -303,3 +303,19 @@ def test_site_builds_strict(tmp_path) -> None:
     assert (site / "assets" / "trial-structure.png").stat().st_size > 10_000
     api = (site / "reference/api/dynamics.html").read_text()
     assert "classify_map" in api and "ClassifyOptions" in api
+
+
+def test_the_results_howto_runs_on_the_shipped_quick_study_per_level(tmp_path) -> None:
+    """The first snippet of docs/howto/results.md runs on the shipped quick study's results
+    and splits its two σ levels instead of pooling them."""
+    pd = pytest.importorskip("pandas")
+    page = (ROOT / "docs" / "howto" / "results.md").read_text()
+    code = page.split("```python\n", 1)[1].split("```", 1)[0]
+    table = tmp_path / "results.parquet"
+    pd.read_csv(ROOT / "docs" / "examples" / "quick" / "results.csv").to_parquet(table)
+    assert '"runs/quick/results.parquet"' in code
+    scope: dict = {}
+    exec(code.replace('"runs/quick/results.parquet"', repr(str(table))), scope)
+    assert scope["levels"] == ["sigma"]
+    per = scope["done"].groupby(["algo", *scope["levels"], "delta"])["frac_qp"].count()
+    assert len(per) == 12 and set(per) == {5}
