@@ -472,12 +472,13 @@ def _sensitivity_section(folder: Path, link: str) -> list[str]:
     RL − SL effect with its CI, and every verdict that differs from the base's."""
     import pandas as pd
 
-    from cogdyn.report.sensitivity import NOT_RUN, flip_table
+    from cogdyn.report.sensitivity import NOT_RUN, flip_table, partial_entries
 
     run = json.loads((folder / "run.json").read_text())
     frame = pd.read_csv(folder / "sensitivity.csv")
     frame[["factor", "value"]] = frame[["factor", "value"]].fillna("")  # the base has none
     flips = flip_table(frame)
+    running = partial_entries(frame)
     entries = run.get("entries") or {}
     ran = {k: v for k, v in entries.items() if k != "base"}
     out = [
@@ -507,11 +508,11 @@ def _sensitivity_section(folder: Path, link: str) -> list[str]:
             if effect is not None
             else "—"
         )
+        flipped = f"partial ({running[name]} cells)" if name in running else changed.get(name, 0)
         out.append(
             f"| {name} | {_cell(row['factor'])} | {_cell(row['value'])} | {row['kind']} | "
             f"{_num(float(effect) if effect is not None else None)} | {ci} | "
-            f"{_num(float(row['p']) if pd.notna(row['p']) else None, 4)} | "
-            f"{int(changed.get(name, 0))} |"
+            f"{_num(float(row['p']) if pd.notna(row['p']) else None, 4)} | {flipped} |"
         )
     out += ["", "### Verdicts that change", ""]
     if flips.empty:
@@ -525,6 +526,13 @@ def _sensitivity_section(folder: Path, link: str) -> list[str]:
     not_run = frame.loc[frame["verdict"] == NOT_RUN, "variant"].unique()
     if len(not_run):
         out += ["", f"Not run yet (no verdicts): {', '.join(not_run)}."]
+    if running:
+        said = ", ".join(f"{k} ({v} cells done)" for k, v in running.items())
+        out += [
+            "",
+            f"Still running when shipped: {said}. Their effects are those of the cells done; "
+            "their verdicts are not counted as changes.",
+        ]
     return out
 
 

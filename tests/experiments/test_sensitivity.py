@@ -36,6 +36,8 @@ from cogdyn.report.sensitivity import (
     curve_points,
     fig_spec_curve,
     flip_table,
+    partial_entries,
+    sensitivity_section,
     write_sensitivity,
 )
 from cogdyn.train.run import train
@@ -273,6 +275,30 @@ def test_the_flip_table_lists_exactly_the_changed_verdicts() -> None:
     assert fig_spec_curve(frame) is not None
 
 
+def test_a_variant_still_running_is_partial_and_never_a_flip(tmp_path) -> None:
+    frame = _frame(
+        {
+            BASE: ["reproduced", "inconclusive"],
+            "done": ["reproduced", "reproduced"],  # flips claim 2
+            "running": ["contradicted", "reproduced"],  # would flip both, but is partial
+        },
+        {BASE: 0.1, "done": 0.3, "running": -0.2},
+    )
+    frame["cells"] = 30.0
+    frame["cells_done"] = [30, 30, 30, 30, 11, 11]
+    assert partial_entries(frame) == {"running": "11/30"}
+    flips = flip_table(frame)
+    assert set(flips["variant"]) == {"done"} and list(flips["claim"]) == ["claim 2"]
+    assert list(curve_points(frame)["partial"]) == ["11/30", "", ""]
+    frame.to_parquet(tmp_path / io.SENSITIVITY_FILE)
+    html = sensitivity_section(tmp_path)
+    assert "Still running: running (11/30 cells done)" in html
+    assert "— (partial: 11/30)" in html
+    # A table written before the counts existed: nothing is partial.
+    old = frame.drop(columns=["cells", "cells_done"])
+    assert partial_entries(old) == {} and len(flip_table(old)) == 3
+
+
 def test_criterion_evals_waits_for_consecutive_evaluations(tmp_path) -> None:
     # A tiny SL run's held-out accuracy jumps about (0, 0, .34, .34, 0, ..., .2, .52, .17, ...):
     # at a target of 0.1 one evaluation meets it early, three in a row only much later.
@@ -340,6 +366,7 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
     n_claims = (frame["variant"] == BASE).sum()
     assert n_claims == 19 and len(frame) == 5 * n_claims
     assert NOT_RUN not in set(frame["verdict"])
+    assert (frame["cells"] == 2).all() and (frame["cells_done"] == 2).all()  # none partial
     base_stats = io.read_json(out / "base" / io.STATS_FILE)
     b = frame[frame["variant"] == BASE].iloc[0]
     assert b["effect"] == pytest.approx(base_stats["central"]["effect"])

@@ -10,8 +10,11 @@ statistics recomputed; its per-run analyses and representative networks are the 
 
 ``DIR/sensitivity.parquet``: one row per entry (the base first) × claim, columns
 :data:`SENSITIVITY_COLUMNS`; ``effect``, ``ci_low``, ``ci_high`` and ``p`` are the entry's
-central RL − SL test (the same on each of its rows), NaN where it has none. A variant not yet run
-has the verdict ``not run`` on every claim.
+central RL − SL test (the same on each of its rows), NaN where it has none; ``cells`` and
+``cells_done`` count the entry's networks and those done (a readout entry: the base's). A
+variant not yet run has the verdict ``not run`` on every claim. A variant still running
+(``cells_done < cells``) has the verdicts of its done cells: they are shown as partial and
+never counted as flips.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ SENSITIVITY_COLUMNS: tuple[str, ...] = (
     "ci_low",
     "ci_high",
     "p",
+    "cells",
+    "cells_done",
 )
 NOT_RUN = "not run"
 """The verdict of every claim of a variant whose sweep has no results yet."""
@@ -101,16 +106,35 @@ def sensitivity_table(study_dir: str | Path) -> pd.DataFrame:
             "measure": str(entry.get("measure", "frac_qp")),
         }
         if files is None:
-            rows += [{**head, "claim": k, "verdict": NOT_RUN, **_effect(None)} for k in keys]
+            none = {**_effect(None), "cells": np.nan, "cells_done": 0}
+            rows += [{**head, "claim": k, "verdict": NOT_RUN, **none} for k in keys]
             continue
         verdicts = evaluate_claims(sweep_evidence(files, reps))
         keys = keys or [v.key for v in verdicts]
         central = _effect((files.stats or {}).get("central"))
+        status = files.results["status"] if "status" in files.results else pd.Series([], dtype=str)
+        central |= {"cells": len(files.results), "cells_done": int((status == "done").sum())}
         rows += [{**head, "claim": v.key, "verdict": v.verdict, **central} for v in verdicts]
     frame = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
-    for col in ("effect", "ci_low", "ci_high", "p"):
+    for col in ("effect", "ci_low", "ci_high", "p", "cells"):
         frame[col] = frame[col].astype(float)
     return frame
+
+
+def partial(frame: pd.DataFrame) -> pd.Series:
+    """(rows,) bool: the row's entry has cells still to run (``cells_done < cells``); False for
+    a table written before the counts existed."""
+    if "cells" not in frame or "cells_done" not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame["cells_done"].astype(float) < frame["cells"].astype(float)
+
+
+def partial_entries(frame: pd.DataFrame) -> dict[str, str]:
+    """Entries still running → "k/n" cells done, in study order."""
+    rows = frame[partial(frame)].drop_duplicates("variant")
+    return {
+        str(r.variant): f"{int(r.cells_done)}/{int(r.cells)}" for r in rows.itertuples(index=False)
+    }
 
 
 def _effect(test: dict[str, Any] | None) -> dict[str, float]:
@@ -134,10 +158,12 @@ def read_sensitivity(study_dir: str | Path) -> pd.DataFrame | None:
 
 
 def flip_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every variant × claim whose verdict differs from the base's (variants not run left
-    out): ``variant``, ``factor``, ``value``, ``claim``, ``base_verdict``, ``verdict``."""
+    """Every variant × claim whose verdict differs from the base's (variants not run, or still
+    running, left out): ``variant``, ``factor``, ``value``, ``claim``, ``base_verdict``,
+    ``verdict``."""
     base = frame[frame["variant"] == BASE].set_index("claim")["verdict"]
-    rest = frame[(frame["variant"] != BASE) & (frame["verdict"] != NOT_RUN)].copy()
+    keep = (frame["variant"] != BASE) & (frame["verdict"] != NOT_RUN) & ~partial(frame)
+    rest = frame[keep].copy()
     rest["base_verdict"] = rest["claim"].map(base)
     flips = rest[rest["base_verdict"].notna() & (rest["verdict"] != rest["base_verdict"])]
     cols = ["variant", "factor", "value", "claim", "base_verdict", "verdict"]
@@ -149,6 +175,8 @@ def curve_points(frame: pd.DataFrame) -> pd.DataFrame:
     one last, in study order); what the specification curve draws."""
     cols = ["variant", "factor", "value", "kind", "effect", "ci_low", "ci_high", "p"]
     points = frame.drop_duplicates("variant")[cols].reset_index(drop=True)
+    running = partial_entries(frame)
+    points["partial"] = [running.get(str(v), "") for v in points["variant"]]
     points["order"] = range(len(points))
     return points.sort_values(["effect", "order"], na_position="last", kind="stable").drop(
         columns="order"
@@ -183,8 +211,10 @@ def fig_spec_curve(frame: pd.DataFrame) -> Any:
         ax.axvline(base_eff[0], color=BASE_COLOR, lw=0.8, ls=":")
     ax.axvline(0.0, color="#999999", lw=0.8)
     labels = [
-        "base" if b else f"{f}: {v}"
-        for b, f, v in zip(is_base, points["factor"], points["value"], strict=True)
+        "base" if b else f"{f}: {v}" + (f" (partial, {k} cells)" if k else "")
+        for b, f, v, k in zip(
+            is_base, points["factor"], points["value"], points["partial"], strict=True
+        )
     ]
     ax.set_yticks(y, labels)
     for tick, b in zip(ax.get_yticklabels(), is_base, strict=True):
@@ -200,7 +230,8 @@ SPEC_CURVE_CAPTION = (
     "level; a denominator variant reads its measure instead) for the base (black diamond, "
     "dotted line) and every variant, each the base with one choice changed, sorted by effect, "
     "with 95 % bootstrap intervals. Variants are the choices the paper leaves open, chosen "
-    "before any was run; every variant run is shown."
+    "before any was run; every variant run is shown (one still running is marked partial, "
+    "with the cells it has done)."
 )
 
 
@@ -212,9 +243,16 @@ def sensitivity_section(study_dir: str | Path) -> str:
     flips = flip_table(frame)
     points = curve_points(frame)
     not_run = sorted(set(frame.loc[frame["verdict"] == NOT_RUN, "variant"]))
+    running = partial_entries(frame)
     parts = [figure(fig_spec_curve(frame), SPEC_CURVE_CAPTION, "specification curve")]
     if not_run:
         parts.append(f"<p>Not run yet: {esc(', '.join(not_run))}.</p>")
+    if running:
+        said = ", ".join(f"{k} ({v} cells done)" for k, v in running.items())
+        parts.append(
+            f"<p>Still running: {esc(said)}. Their effects and verdicts are those of the cells "
+            "done so far; they are not counted as verdicts that change.</p>"
+        )
     parts.append("<h3>Verdicts that change</h3>")
     if flips.empty:
         parts.append("<p>No variant changes any verdict of the base.</p>")
@@ -238,7 +276,9 @@ def sensitivity_section(study_dir: str | Path) -> str:
             esc(f"{r.factor}: {r.value}" if r.variant != BASE else "—"),
             _f(r.effect) + f" [{_f(r.ci_low)}, {_f(r.ci_high)}]",
             _f(r.p),
-            str(int((flips["variant"] == r.variant).sum())),
+            str(int((flips["variant"] == r.variant).sum()))
+            if r.variant not in running
+            else f"— (partial: {running[r.variant]})",
         ]
         for r in points.itertuples(index=False)
     ]
