@@ -304,6 +304,7 @@ def test_a_float32_frame_gives_the_labels_and_exponents_of_a_float64_one() -> No
 
 def test_the_frame_is_float32_only_where_the_tangent_takes_it() -> None:
     from cogdyn.dynamics.classify import ClassifyOptions, _frame_dtype
+    from cogdyn.dynamics.lyapunov import as_tangent
 
     fmap, _ = random_relu_batch(batch=2)
     auto, states = ClassifyOptions(), ClassifyOptions(tangent_precision="states")
@@ -312,5 +313,12 @@ def test_the_frame_is_float32_only_where_the_tangent_takes_it() -> None:
     assert _frame_dtype(states, F64, fmap.tangent_from_next) == F64
     assert _frame_dtype(auto, F64, lambda h, v, fh: fmap.tangent(h, v, fh)) == F64
     assert _frame_dtype(auto, F64, None) == F64  # autograd tangents: the states' dtype
+    # A full Jacobian of the same map cannot multiply a float32 frame: float64, and it runs.
+    assert _frame_dtype(auto, F64, as_tangent(fmap.jacobian, None)) == F64
+    assert as_tangent(fmap.tangent_from_next, None) is not None
+    fmap, x0 = random_relu_batch(batch=6)
+    opts = {"transient": 200, "measure": 200, "max_period": 16}
+    full = classify_map(fmap.step, x0, jacobian=fmap.jacobian, **opts)
+    assert full.labels == classify_map(fmap.step, x0, tangent=fmap.tangent_from_next, **opts).labels
     with pytest.raises(ValueError, match="tangent_precision must be one of auto, states"):
         ClassifyOptions(tangent_precision="half")

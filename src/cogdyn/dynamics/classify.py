@@ -101,6 +101,7 @@ from cogdyn.dynamics.lyapunov import (
     JacobianFn,
     StepFn,
     TangentFn,
+    as_tangent,
     make_propagator,
     random_frame,
 )
@@ -400,7 +401,8 @@ def classify_map(
         raise ValueError(f"x0 must be a non-empty (B, D) tensor, got {shape}")
     if x0.dtype not in (torch.float32, torch.float64):
         raise ValueError(f"x0 must be float32 or float64, got {x0.dtype}")
-    frame = _frame_dtype(opts, x0.dtype, tangent or jacobian)
+    # Only a tangent (J·V) can take a frame of another dtype; a full Jacobian J(x) cannot.
+    frame = _frame_dtype(opts, x0.dtype, as_tangent(jacobian, tangent))
     with torch.no_grad():
         if opts.retire:
             maps = RowMaps(step, jacobian, tangent, x0.detach())

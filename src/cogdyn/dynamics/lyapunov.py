@@ -57,6 +57,18 @@ def _required_positional(fn: Callable[..., object]) -> int | None:
     return sum(1 for p in params if p.kind in kinds and p.default is inspect.Parameter.empty)
 
 
+def as_tangent(
+    jacobian: JacobianFn | TangentFn | None, tangent: TangentFn | None
+) -> TangentFn | None:
+    """The tangent callable (``J·V``) among ``jacobian``/``tangent`` as :func:`make_propagator`
+    reads them (a ``jacobian`` with two or more required arguments is one), or None."""
+    if tangent is not None:
+        return tangent
+    if jacobian is not None and (_required_positional(jacobian) or 1) >= 2:
+        return jacobian
+    return None
+
+
 def make_propagator(
     step: StepFn,
     jacobian: JacobianFn | TangentFn | None = None,
@@ -75,7 +87,7 @@ def make_propagator(
     """
     if jacobian is not None and tangent is not None:
         raise ValueError("give at most one of 'jacobian' and 'tangent'")
-    if jacobian is not None and (_required_positional(jacobian) or 1) >= 2:
+    if jacobian is not None and as_tangent(jacobian, None) is not None:
         jacobian, tangent = None, jacobian
     if tangent is not None:
         tan = tangent
