@@ -22,7 +22,10 @@ from cogdyn.experiments.sweep import run_sweep
 from cogdyn.io import BOOK_FILE, RUNS_DIR
 from tests.experiments.conftest import TINY
 
-SIX = TINY.replace("MAX_UPDATES", "40").replace("delta = [0.1, 0.2]", "delta = [0.05, 0.1, 0.2]")
+# Long enough that both worker nodes are seen training at once: at 40 updates a cell trained
+# and analysed in about the time the polling below needs to see two, and the test once missed
+# every overlap on a quiet machine.
+SIX = TINY.replace("MAX_UPDATES", "120").replace("delta = [0.1, 0.2]", "delta = [0.05, 0.1, 0.2]")
 
 
 def _training(out):
@@ -60,7 +63,7 @@ def test_a_lost_node_mid_sweep_changes_nothing(tmp_path):
                 killed["running"] = running
                 cluster.remove_node(nodes[0], allow_graceful=False)
                 return
-            time.sleep(0.05)
+            time.sleep(0.01)
 
     killer = threading.Thread(target=kill_a_node_while_both_train)
     killer.start()
