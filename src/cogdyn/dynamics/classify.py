@@ -103,7 +103,6 @@ from cogdyn.dynamics.lyapunov import (
     TangentFn,
     as_tangent,
     make_propagator,
-    random_frame,
 )
 from cogdyn.dynamics.orbit import OrbitRecorder, OrbitSummary
 from cogdyn.dynamics.settle import CHECK_EVERY, RowMaps, Settler, Window
@@ -634,20 +633,14 @@ def _classify_retiring(
     generator = torch.Generator().manual_seed(opts.seed)
     k = min(opts.n_exponents, dim)
     active = _Active(x0, maps)
-    frame_dtype = frame or dtype
-    initial = None
-    if rows_of is not None:
-        n_full, where = rows_of
-        initial = random_frame(n_full, dim, k, dtype=dtype, device=device, generator=generator)
-        initial = initial[where.to(device)].to(frame_dtype)
     flow = Benettin(
         active.propagate,
         x0,
         k,
         qr_every=opts.qr_every,
         generator=generator,
-        frame=initial,
-        dtype=frame_dtype,
+        rows_of=rows_of,
+        dtype=frame,
     )
     _check_shapes(active.propagate, x0, flow.frame)
     proj = _projections(dim, dtype, device, generator)

@@ -203,7 +203,7 @@ class Benettin:
         *,
         qr_every: int = 1,
         generator: torch.Generator | None = None,
-        frame: Tensor | None = None,
+        rows_of: tuple[int, Tensor] | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         self.propagate = propagate
@@ -214,8 +214,13 @@ class Benettin:
         # The frame may be held in a lower precision than the states (``dtype``): growth rates
         # need ~1e-4, not the states' precision, and the propagator must accept such a frame.
         self._dtype, self._device, self._draw = dtype or x.dtype, x.device, x.dtype
-        # An initial frame may be given (B, D, k), e.g. rows of a larger batch's random frame.
-        self.frame = self._fresh(batch) if frame is None else frame
+        # rows_of = (n, rows): these orbits are rows ``rows`` of a batch of n and start from the
+        # frames they have there (the same draw, so a subset gives its rows' full-batch numbers).
+        if rows_of is None:
+            self.frame = self._fresh(batch)
+        else:
+            n, rows = rows_of
+            self.frame = self._fresh(n)[rows.to(self._device)]
         self.log_sum = torch.zeros(batch, k, dtype=torch.float64, device=x.device)
         self.dead = torch.zeros(batch, k, dtype=torch.bool, device=x.device)
         self.count = 0
