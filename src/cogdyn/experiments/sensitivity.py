@@ -437,37 +437,64 @@ class PlanRow:
         return self.done_train + self.done_again + self.done_copied
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """An entry's cells by what happens to them: trained, re-analysed, analysis copied."""
+
+    name: str
+    sweep: Sweep
+    trained: list[str]
+    again: list[str]
+    copied: list[str]
+
+
+def _cells(study: Study) -> list[_Cells]:
+    """The base and every variant with cells, in study order."""
+    out = [_Cells(BASE, study.base, [c.id for c in study.base.cells], [], [])]
+    for v in study.variants:
+        if v.sweep is not None:
+            copied = copied_cells(study, v)
+            again = [c for c in v.reused if c not in copied]
+            out.append(_Cells(v.name, v.sweep, list(v.trained), again, copied))
+    return out
+
+
+def _not_done(out: str | Path, name: str, ids: list[str]) -> list[str]:
+    """The cells of ``ids`` whose record in entry ``name`` of ``out`` is not done."""
+    vdir = variant_dir(out, name)
+    return [c for c in ids if (read_record(vdir, c) or {}).get("status") != DONE]
+
+
 def plan(study: Study, out: str | Path | None = None) -> list[PlanRow]:
     """One row per entry (the base first): the cells it trains, the base networks it analyses
     again, those whose base analysis it copies (a readout variant: none of these), and, with
     the study directory ``out``, how many of its cells are done."""
+    cells = {e.name: e for e in _cells(study)}
 
     def done(name: str, ids: list[str]) -> int:
-        if out is None:
-            return 0
-        vdir = variant_dir(out, name)
-        return sum((read_record(vdir, c) or {}).get("status") == DONE for c in ids)
+        return 0 if out is None else len(ids) - len(_not_done(out, name, ids))
 
-    base_ids = [c.id for c in study.base.cells]
-    rows = [PlanRow(BASE, BASE, "", BASE, len(base_ids), 0, 0, done(BASE, base_ids))]
-    for v in study.variants:
-        if v.sweep is None:
-            rows.append(PlanRow(v.name, v.factor, v.value, v.kind, 0, 0))
+    rows = []
+    for name, factor, value, kind in [
+        (BASE, BASE, "", BASE),
+        *((v.name, v.factor, v.value, v.kind) for v in study.variants),
+    ]:
+        e = cells.get(name)
+        if e is None:
+            rows.append(PlanRow(name, factor, value, kind, 0, 0))
             continue
-        copied = copied_cells(study, v)
-        again = [c for c in v.reused if c not in copied]
         rows.append(
             PlanRow(
-                v.name,
-                v.factor,
-                v.value,
-                v.kind,
-                len(v.trained),
-                len(again),
-                len(copied),
-                done(v.name, list(v.trained)),
-                done(v.name, again),
-                done(v.name, copied),
+                name,
+                factor,
+                value,
+                kind,
+                len(e.trained),
+                len(e.again),
+                len(e.copied),
+                done(name, e.trained),
+                done(name, e.again),
+                done(name, e.copied),
             )
         )
     return rows
@@ -514,29 +541,18 @@ def seconds_left(study: Study, out: str | Path) -> tuple[float, list[str]] | Non
     def algo(sweep: Sweep, cell_id: str) -> str:
         return str(sweep.cell(cell_id).config.get("train", {}).get("algo"))
 
-    def left(name: str, ids: list[str]) -> list[str]:
-        vdir = variant_dir(out, name)
-        return [c for c in ids if (read_record(vdir, c) or {}).get("status") != DONE]
-
     total, own = 0.0, []
-    entries = [(BASE, study.base, [c.id for c in study.base.cells], [])]
-    for v in study.variants:
-        if v.sweep is not None:
-            copied = copied_cells(study, v)
-            entries.append(
-                (v.name, v.sweep, list(v.trained), [c for c in v.reused if c not in copied])
-            )
-    for name, sweep, trained, again in entries:
-        mine = _costs_by_algo(out, name) if name != BASE else base
-        todo = left(name, trained)
-        if name != BASE and todo and any(algo(sweep, c) in mine for c in todo):
-            own.append(name)
+    for e in _cells(study):
+        mine = _costs_by_algo(out, e.name) if e.name != BASE else base
+        todo = _not_done(out, e.name, e.trained)
+        if e.name != BASE and todo and any(algo(e.sweep, c) in mine for c in todo):
+            own.append(e.name)
         for c in todo:
-            a = algo(sweep, c)
+            a = algo(e.sweep, c)
             t, s = mine.get(a) or base.get(a) or fallback
             total += t + s
-        for c in left(name, again):
-            total += (base.get(algo(sweep, c)) or fallback)[1]
+        for c in _not_done(out, e.name, e.again):
+            total += (base.get(algo(e.sweep, c)) or fallback)[1]
     return total, own
 
 
